@@ -1,0 +1,2 @@
+//! Reference SMC peer, QEMU kernel lab and kernel fuzzer.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

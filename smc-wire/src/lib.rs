@@ -1,0 +1,44 @@
+//! # smc-wire
+//!
+//! A zero-copy codec for everything Linux SMC (`AF_SMC`, `net/smc`) puts on a wire: the SMC TCP
+//! option, the CLC handshake messages (Proposal, Accept, Confirm, Decline — v1, v2 and v2.1, SMC-R
+//! and SMC-D, loopback-ism's CHID 0xFFFF and the 128-bit virtual-ISM GID), the SMC-R CDC and LLC
+//! messages and their RoCE carriage, and the SMC-D CDC header that lives in ISM memory.
+//!
+//! The byte layouts, codes and receive checks follow the Linux kernel, as recorded in the
+//! project's `smc-wire-reference.md` (cited as §N throughout).
+//!
+//! ## Contract (smoltcp `wire` habit)
+//!
+//! * Every message has a **view** (`…Packet<T: AsRef<[u8]>>`) with field accessors and a
+//!   **representation** (`…Repr`) with `parse`, `buffer_len` and `emit`.
+//! * A view's `new_checked` runs `check_len`; after it succeeds no accessor panics.
+//! * `Repr::parse` never panics, on any input, and allocates nothing. In [`Mode::Strict`] it
+//!   returns the first kernel receive check the bytes violate ([`KernelCheck`]); in
+//!   [`Mode::Lenient`] it decodes what it can and lists [`Anomaly`]s.
+//! * Representations are **lossless**: offsets, counts, reserved bytes, eyecatchers and declared
+//!   lengths are fields, so a peer or fuzzer can emit what a kernel never sends, and
+//!   `parse → emit` gives back the original bytes for every message whose fields cover it (bytes
+//!   no field covers are reported as [`Anomaly::UncoveredBytes`]).
+//! * `emit` never panics; it checks the buffer once and returns an [`Error`].
+//! * [`clc::frame`] cuts messages off a TCP byte stream and says how many bytes are missing.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub use nom;
+
+pub mod clc;
+pub mod codes;
+pub mod error;
+pub mod field;
+pub mod list;
+pub mod tcp_option;
+
+pub use clc::{
+    AcceptConfirmPacket, AcceptConfirmRepr, ClcRepr, ClcType, DeclinePacket, DeclineRepr,
+    Eyecatcher, ProposalPacket, ProposalRepr, RecvContext, SmcType,
+};
+pub use codes::{DeclineReason, DeleteLinkReason, LlcType};
+pub use error::{Anomalies, Anomaly, Decoded, Error, KernelCheck, Layer, Mode};
+pub use list::Bounded;
