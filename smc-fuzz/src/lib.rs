@@ -1,2 +1,4 @@
 //! Reference SMC peer, QEMU kernel lab and kernel fuzzer.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod lab;

@@ -1,0 +1,497 @@
+//! AF_SMC echo workloads: server and client in one VM ([`pair`]) or split over two
+//! VMs ([`serve`] / [`connect`]) with a small UDP control channel.
+
+use super::netlink::smc_diag_dump;
+use crate::lab::diag::{ConnDiag, AF_SMC, SMCPROTO_SMC, SMCPROTO_SMC6, SMC_STATE_LISTEN};
+use crate::lab::plan::Workload;
+use crate::lab::{Context, LabError, Result};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// `SOL_SMC` (include/linux/socket.h).
+const SOL_SMC: i32 = 286;
+/// `SMC_LIMIT_HS` (include/uapi/linux/smc.h).
+const SMC_LIMIT_HS: i32 = 1;
+/// How long one connection's handshake plus echo may take under TCG.
+const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn os_err(what: String) -> LabError {
+    LabError::msg(format!("{what}: {}", io::Error::last_os_error()))
+}
+
+fn smc_socket(v6: bool) -> Result<OwnedFd> {
+    let proto = if v6 { SMCPROTO_SMC6 } else { SMCPROTO_SMC };
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            i32::from(AF_SMC),
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            proto,
+        )
+    };
+    if fd < 0 {
+        return Err(os_err("socket(AF_SMC) (smc loaded?)".into()));
+    }
+    // SAFETY: fresh fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A sockaddr_in / sockaddr_in6 in a storage buffer.
+fn sockaddr(sa: &SocketAddr) -> (libc::sockaddr_storage, u32) {
+    // SAFETY: sockaddr_storage is POD.
+    let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match sa {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as u16,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: storage is large enough and suitably aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut st as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as u16,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: as above for sockaddr_in6.
+            unsafe { std::ptr::write((&mut st as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (st, len as u32)
+}
+
+fn parse_addr(w: &Workload) -> Result<SocketAddr> {
+    let ip: IpAddr = w
+        .addr
+        .parse()
+        .with_context(|| format!("bad address {:?}", w.addr))?;
+    Ok(SocketAddr::new(ip, w.port))
+}
+
+fn set_timeouts(f: &File) {
+    let tv = libc::timeval {
+        tv_sec: IO_TIMEOUT.as_secs() as libc::time_t,
+        tv_usec: 0,
+    };
+    for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+        // SAFETY: tv is a valid timeval.
+        unsafe {
+            libc::setsockopt(
+                f.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+        }
+    }
+}
+
+fn listen(w: &Workload) -> Result<OwnedFd> {
+    let sa = parse_addr(w)?;
+    let fd = smc_socket(sa.is_ipv6())?;
+    let one: i32 = 1;
+    // SAFETY: valid option buffer.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const i32).cast(),
+            4,
+        );
+    }
+    if w.limit_hs {
+        // SAFETY: valid option buffer.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                SOL_SMC,
+                SMC_LIMIT_HS,
+                (&one as *const i32).cast(),
+                4,
+            )
+        };
+        if rc != 0 {
+            return Err(os_err("setsockopt(SOL_SMC, SMC_LIMIT_HS)".into()));
+        }
+    }
+    let (st, len) = sockaddr(&sa);
+    // SAFETY: st holds a sockaddr of length len.
+    if unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&st as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    } != 0
+    {
+        return Err(os_err(format!("bind {sa}")));
+    }
+    // SAFETY: plain listen(2).
+    if unsafe { libc::listen(fd.as_raw_fd(), w.backlog.max(16) as i32) } != 0 {
+        return Err(os_err(format!("listen {sa}")));
+    }
+    Ok(fd)
+}
+
+fn poll_one(fd: i32, events: i16, until: Instant, what: &str) -> Result<()> {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(LabError::msg(format!("{what}: timed out")));
+        }
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: p is one valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as i32) };
+        if n > 0 {
+            return Ok(());
+        }
+        if n < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Err(os_err(format!("{what}: poll")));
+        }
+    }
+}
+
+fn accept_one(l: &OwnedFd, until: Instant) -> Result<File> {
+    poll_one(l.as_raw_fd(), libc::POLLIN, until, "accept")?;
+    // SAFETY: accept4 with null address is valid.
+    let fd = unsafe {
+        libc::accept4(
+            l.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(os_err("accept".into()));
+    }
+    // SAFETY: fresh fd.
+    let f = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    set_timeouts(&f);
+    Ok(f)
+}
+
+/// Echoes `bytes` bytes back; returns the socket (kept open until sampled).
+fn echo(mut f: File, bytes: u64) -> Result<File> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut done = 0u64;
+    while done < bytes {
+        let want = (bytes - done).min(buf.len() as u64) as usize;
+        let n = f.read(&mut buf[..want]).context("server read")?;
+        if n == 0 {
+            return Err(LabError::msg(format!(
+                "server: peer closed after {done} of {bytes} bytes"
+            )));
+        }
+        f.write_all(&buf[..n]).context("server write")?;
+        done += n as u64;
+    }
+    Ok(f)
+}
+
+/// Connects `n` sockets, one by one or all at once (non-blocking connect, then poll).
+fn connect_many(sa: &SocketAddr, n: u32, parallel: bool) -> Result<Vec<File>> {
+    let (st, len) = sockaddr(sa);
+    let until = Instant::now() + IO_TIMEOUT;
+    let mut socks = Vec::new();
+    for i in 0..n {
+        let fd = smc_socket(sa.is_ipv6())?;
+        if parallel {
+            // SAFETY: fcntl on an owned fd.
+            unsafe {
+                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+            }
+        }
+        // SAFETY: st holds a sockaddr of length len.
+        let rc = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&st as *const libc::sockaddr_storage).cast(),
+                len,
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            if !(parallel && e.raw_os_error() == Some(libc::EINPROGRESS)) {
+                return Err(LabError::msg(format!("connect #{i} to {sa}: {e}")));
+            }
+        }
+        socks.push(fd);
+    }
+    let mut out = Vec::new();
+    for (i, fd) in socks.into_iter().enumerate() {
+        if parallel {
+            poll_one(
+                fd.as_raw_fd(),
+                libc::POLLOUT,
+                until,
+                &format!("connect #{i}"),
+            )?;
+            let mut err: i32 = 0;
+            let mut l = 4u32;
+            // SAFETY: err is 4 writable bytes.
+            unsafe {
+                libc::getsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    (&mut err as *mut i32).cast(),
+                    &mut l,
+                );
+                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+            }
+            if err != 0 {
+                return Err(LabError::msg(format!(
+                    "connect #{i} to {sa}: {}",
+                    io::Error::from_raw_os_error(err)
+                )));
+            }
+        }
+        let f = File::from(fd);
+        set_timeouts(&f);
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` patterned bytes and checks the echo (writer on its own thread so
+/// that more than the buffers can be in flight: CDC cursor wrap).
+fn exchange(f: &File, bytes: u64, idx: usize) -> Result<()> {
+    let mut w = f.try_clone().context("dup socket")?;
+    let writer = std::thread::spawn(move || -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut sent = 0u64;
+        while sent < bytes {
+            let n = (bytes - sent).min(buf.len() as u64) as usize;
+            for (k, b) in buf[..n].iter_mut().enumerate() {
+                *b = ((sent + k as u64) % 251) as u8;
+            }
+            w.write_all(&buf[..n])?;
+            sent += n as u64;
+        }
+        Ok(())
+    });
+    let mut r = f;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0u64;
+    while got < bytes {
+        let want = (bytes - got).min(buf.len() as u64) as usize;
+        let n = r
+            .read(&mut buf[..want])
+            .with_context(|| format!("client #{idx} read"))?;
+        if n == 0 {
+            return Err(LabError::msg(format!(
+                "client #{idx}: closed after {got} of {bytes} bytes"
+            )));
+        }
+        for (k, b) in buf[..n].iter().enumerate() {
+            if *b != ((got + k as u64) % 251) as u8 {
+                return Err(LabError::msg(format!(
+                    "client #{idx}: echo differs at byte {}",
+                    got + k as u64
+                )));
+            }
+        }
+        got += n as u64;
+    }
+    writer
+        .join()
+        .map_err(|_| LabError::msg("writer thread panicked"))?
+        .with_context(|| format!("client #{idx} write"))?;
+    Ok(())
+}
+
+/// Samples `smc_diag` for the workload's port (listening sockets left out).
+fn sample(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
+    Ok(smc_diag_dump(vm)?
+        .into_iter()
+        .filter(|r| r.state != SMC_STATE_LISTEN)
+        .filter(|r| r.conn.local_port == w.port || r.conn.peer_port == w.port)
+        .map(|r| r.with_role(&[w.port]))
+        .collect())
+}
+
+fn batches(w: &Workload) -> Vec<u32> {
+    let size = if w.batch == 0 { w.conns } else { w.batch };
+    let mut left = w.conns;
+    let mut v = Vec::new();
+    while left > 0 {
+        let b = left.min(size.max(1));
+        v.push(b);
+        left -= b;
+    }
+    v
+}
+
+/// Server and client in one VM; returns every connection's diag (both ends).
+pub fn pair(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
+    let sa = parse_addr(w)?;
+    let l = listen(w)?;
+    let mut all = Vec::new();
+    for (bi, n) in batches(w).into_iter().enumerate() {
+        let until = Instant::now() + IO_TIMEOUT * 2;
+        let bytes = w.bytes;
+        let lfd = l.try_clone().context("dup listener")?;
+        let server = std::thread::spawn(move || -> Result<Vec<File>> {
+            let mut hs = Vec::new();
+            for _ in 0..n {
+                let c = accept_one(&lfd, until)?;
+                hs.push(std::thread::spawn(move || echo(c, bytes)));
+            }
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|_| LabError::msg("echo thread panicked"))?
+                })
+                .collect()
+        });
+        let clients = connect_many(&sa, n, w.parallel)?;
+        for (i, c) in clients.iter().enumerate() {
+            exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
+        }
+        let served = server
+            .join()
+            .map_err(|_| LabError::msg("server thread panicked"))?
+            .with_context(|| format!("server, batch {bi}"))?;
+        all.extend(sample(w, vm)?);
+        drop(clients);
+        drop(served);
+    }
+    Ok(all)
+}
+
+fn ctl_port(w: &Workload) -> u16 {
+    w.port.wrapping_add(1000)
+}
+
+/// Server VM: listens, answers the client's "hello" with "ready", echoes, samples,
+/// and closes a batch once the client says "done <batch>".
+pub fn serve(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
+    let l = listen(w)?;
+    let any: IpAddr = if parse_addr(w)?.is_ipv6() {
+        "::".parse().context("::")?
+    } else {
+        "0.0.0.0".parse().context("0.0.0.0")?
+    };
+    let ctl =
+        UdpSocket::bind(SocketAddr::new(any, ctl_port(w))).context("bind UDP control port")?;
+    ctl.set_read_timeout(Some(Duration::from_millis(200)))
+        .context("UDP timeout")?;
+    let ctl2 = ctl.try_clone().context("dup UDP socket")?;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<u32>();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let responder = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while !stop2.load(std::sync::atomic::Ordering::Acquire) {
+            if let Ok((n, from)) = ctl2.recv_from(&mut buf) {
+                let m = String::from_utf8_lossy(&buf[..n]).to_string();
+                if m == "hello" {
+                    let _ = ctl2.send_to(b"ready", from);
+                } else if let Some(b) = m.strip_prefix("done ").and_then(|b| b.parse().ok()) {
+                    let _ = done_tx.send(b);
+                }
+            }
+        }
+    });
+    let result = (|| -> Result<Vec<ConnDiag>> {
+        let mut all = Vec::new();
+        for (bi, n) in batches(w).into_iter().enumerate() {
+            let until = Instant::now() + IO_TIMEOUT * 3;
+            let mut hs = Vec::new();
+            for _ in 0..n {
+                let c = accept_one(&l, until).with_context(|| format!("batch {bi}"))?;
+                let bytes = w.bytes;
+                hs.push(std::thread::spawn(move || echo(c, bytes)));
+            }
+            let served: Vec<File> = hs
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|_| LabError::msg("echo thread panicked"))?
+                })
+                .collect::<Result<_>>()?;
+            all.extend(sample(w, vm)?);
+            loop {
+                match done_rx.recv_timeout(IO_TIMEOUT) {
+                    Ok(b) if b == bi as u32 => break,
+                    Ok(_) => continue,
+                    Err(_) => return Err(LabError::msg(format!("no 'done {bi}' from the client"))),
+                }
+            }
+            drop(served);
+        }
+        Ok(all)
+    })();
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let _ = responder.join();
+    drop(ctl);
+    result
+}
+
+/// Client VM: waits for the server's "ready", then connects, exchanges, samples,
+/// says "done <batch>", closes.
+pub fn connect(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
+    let sa = parse_addr(w)?;
+    let any: IpAddr = if sa.is_ipv6() {
+        "::".parse().context("::")?
+    } else {
+        "0.0.0.0".parse().context("0.0.0.0")?
+    };
+    let ctl = UdpSocket::bind(SocketAddr::new(any, 0)).context("bind UDP")?;
+    ctl.set_read_timeout(Some(Duration::from_millis(250)))
+        .context("UDP timeout")?;
+    let server_ctl = SocketAddr::new(sa.ip(), ctl_port(w));
+    let until = Instant::now() + IO_TIMEOUT * 2;
+    let mut buf = [0u8; 16];
+    loop {
+        if Instant::now() > until {
+            return Err(LabError::msg(format!(
+                "server {server_ctl} never said ready"
+            )));
+        }
+        let _ = ctl.send_to(b"hello", server_ctl);
+        if let Ok((n, _)) = ctl.recv_from(&mut buf) {
+            if &buf[..n] == b"ready" {
+                break;
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for (bi, n) in batches(w).into_iter().enumerate() {
+        let clients = connect_many(&sa, n, w.parallel)?;
+        for (i, c) in clients.iter().enumerate() {
+            exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
+        }
+        all.extend(sample(w, vm)?);
+        for _ in 0..3 {
+            let _ = ctl.send_to(format!("done {bi}").as_bytes(), server_ctl);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(clients);
+    }
+    Ok(all)
+}
