@@ -15,7 +15,11 @@ fn main() -> std::process::ExitCode {
     for mode in [Mode::Strict, Mode::Lenient] {
         match ClcRepr::parse(&bytes, mode) {
             Ok(d) => {
-                println!("{mode:?}: {:#?}", d.repr);
+                if std::env::var_os("COMPACT").is_some() {
+                    println!("{mode:?}: {:?}", d.repr)
+                } else {
+                    println!("{mode:?}: {:#?}", d.repr)
+                }
                 for a in d.anomalies.iter() {
                     println!("  anomaly: {a}");
                 }

@@ -151,6 +151,8 @@ pub enum Anomaly {
     /// An offset beyond what the kernel follows (`smc_get_clc_smcd_v2_ext`: > 288): the kernel
     /// does not see the area, although it is decoded here.
     OffsetOverKernelLimit { layer: Layer, value: u16, max: u16 },
+    /// The type bits announce an area, but its offset field is 0: no area is there.
+    MissingArea { layer: Layer },
     /// An offset field points somewhere although the type bits say the area is absent.
     UnexpectedOffset { layer: Layer, value: u16 },
     /// Reserved bytes that a Linux sender leaves zero are not zero.
@@ -453,6 +455,9 @@ impl fmt::Display for Anomaly {
                     f,
                     "{layer}: offset {value} > {max}, the kernel does not follow it"
                 )
+            }
+            Anomaly::MissingArea { layer } => {
+                write!(f, "{layer} announced by the type bits, but its offset is 0")
             }
             Anomaly::UnexpectedOffset { layer, value } => {
                 write!(

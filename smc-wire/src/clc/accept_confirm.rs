@@ -476,6 +476,66 @@ impl AcceptConfirmRepr {
         end
     }
 
+    /// Makes the representation self-consistent as a Linux sender writes it: ACCEPT or CONFIRM,
+    /// the type bits matching the body, bit fields in range, the v2 part, first-contact
+    /// extension (36 or 52 bytes, §4.3) and GID list present exactly when the version, first-contact
+    /// bit and type call for them, the GID count matching the list, and the length.
+    pub fn normalize(&mut self) {
+        if self.msg_type != ClcType::ACCEPT && self.msg_type != ClcType::CONFIRM {
+            self.msg_type = ClcType::ACCEPT;
+        }
+        self.version &= 0x0f;
+        if self.version == 0 {
+            self.version = 2;
+        }
+        let v2 = self.version >= 2;
+        let is_d = matches!(self.body, Body::Smcd(_));
+        self.smc_type = if is_d { SmcType::D } else { SmcType::R };
+        match &mut self.body {
+            Body::Smcr(b) => {
+                b.qpn &= 0x00ff_ffff;
+                b.psn &= 0x00ff_ffff;
+                b.rmbe_size &= 0x0f;
+                b.qp_mtu &= 0x0f;
+                if v2 {
+                    b.v2.get_or_insert_with(SmcrV2::default);
+                } else {
+                    b.v2 = None;
+                }
+            }
+            Body::Smcd(b) => {
+                b.dmbe_size &= 0x0f;
+                b.reserved3 &= 0x0f;
+                if v2 {
+                    b.v2.get_or_insert_with(SmcdV2::default);
+                    b.v1_reserved = [0; 12];
+                } else {
+                    b.v2 = None;
+                }
+            }
+        }
+        if v2 && self.first_contact {
+            let f = self.fce.get_or_insert_with(FceRepr::default);
+            f.reserved &= 0x7f;
+            f.os_type = crate::clc::OsType(f.os_type.0 & 0x0f);
+            f.release &= 0x0f;
+            if FceRepr::linux_len(is_d, f.release) == FCE_V2X_LEN {
+                f.v2x.get_or_insert_with(Default::default);
+            } else {
+                f.v2x = None;
+            }
+        } else {
+            self.fce = None;
+        }
+        if v2 && self.first_contact && !is_d && self.msg_type == ClcType::CONFIRM {
+            let g = self.gid_list.get_or_insert_with(GidList::default);
+            g.gid_cnt = g.gids.len() as u8;
+        } else {
+            self.gid_list = None;
+        }
+        self.fix_length();
+    }
+
     /// Sets `length` to what the areas present need.
     pub fn fix_length(&mut self) {
         self.length = (self.content_end() + TRAILER_LEN) as u16;

@@ -213,6 +213,24 @@ impl DeclineRepr {
         })
     }
 
+    /// Makes the representation self-consistent: bit fields in range, the v2 words present
+    /// exactly for version ≥ 2, and the length 28 or 44 (§5.1).
+    pub fn normalize(&mut self) {
+        self.version &= 0x0f;
+        if self.version == 0 {
+            self.version = 1;
+        }
+        self.type_bits_reserved &= field::TYPE_BITS_RESERVED;
+        self.os_type = OsType(self.os_type.0 & 0x0f);
+        self.reserved &= 0x0f;
+        if self.version >= 2 {
+            self.peer_diagnosis_v2.get_or_insert([DeclineReason(0); 4]);
+        } else {
+            self.peer_diagnosis_v2 = None;
+        }
+        self.length = (self.content_end() + TRAILER_LEN) as u16;
+    }
+
     fn content_end(&self) -> usize {
         if self.peer_diagnosis_v2.is_some() {
             field::V2_END

@@ -206,6 +206,7 @@ pub fn frame(input: &[u8]) -> Result<(&[u8], &[u8]), FrameError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "message", rename_all = "snake_case"))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum ClcRepr {
     /// Type 1.
     Proposal(ProposalRepr),
@@ -257,6 +258,15 @@ impl ClcRepr {
                 }
                 Err(crate::error::KernelCheck::HdrType { found: other }.into())
             }
+        }
+    }
+
+    /// Makes the message self-consistent (see each representation's `normalize`).
+    pub fn normalize(&mut self) {
+        match self {
+            ClcRepr::Proposal(r) => r.normalize(),
+            ClcRepr::AcceptConfirm(r) => r.normalize(),
+            ClcRepr::Decline(r) => r.normalize(),
         }
     }
 

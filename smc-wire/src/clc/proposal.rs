@@ -436,6 +436,16 @@ impl ProposalRepr {
         let p = ProposalPacket::new_checked(msg)?;
         let len = msg.len();
         let body_end = len.saturating_sub(TRAILER_LEN);
+        if body_end < field::FIXED_END {
+            // the trailer would overlap the fixed part: nothing sensible to decode
+            let need = field::FIXED_END + TRAILER_LEN;
+            return Err(Error::Truncated {
+                layer: Layer::Proposal,
+                need,
+                have: len,
+                at: 0,
+            });
+        }
         let version = hdr.version;
         let typev1 = p.typev1();
         let typev2 = SmcType((hdr.type_bits >> 2) & 0x3);
@@ -571,14 +581,22 @@ impl ProposalRepr {
                             &mut an,
                             &mut spans,
                         );
-                    } else if !offered_v2.smcd() && v2.smcd_v2_ext_offset != 0 {
+                    } else if offered_v2.smcd() {
+                        an.push(Anomaly::MissingArea {
+                            layer: Layer::SmcdV2Extension,
+                        });
+                    } else if v2.smcd_v2_ext_offset != 0 {
                         an.push(Anomaly::UnexpectedOffset {
                             layer: Layer::SmcdV2Extension,
                             value: v2.smcd_v2_ext_offset,
                         });
                     }
                 }
-            } else if offered_v2 == SmcType::N && area.v2_ext_offset != 0 {
+            } else if offered_v2 != SmcType::N {
+                an.push(Anomaly::MissingArea {
+                    layer: Layer::V2Extension,
+                });
+            } else if area.v2_ext_offset != 0 {
                 an.push(Anomaly::UnexpectedOffset {
                     layer: Layer::V2Extension,
                     value: area.v2_ext_offset,
@@ -630,6 +648,50 @@ impl ProposalRepr {
             self.iparea_offset = if smcd { field::smcd::LEN as u16 } else { 0 };
             self.length = ProposalLayout::v1_length(self.iparea_offset, n6) as u16;
         }
+    }
+
+    /// Makes the representation self-consistent the way a Linux sender would write it: bit
+    /// fields in range, the areas present that the version and type bits call for (absent ones
+    /// dropped, missing ones added empty), then counts, offsets and length by [`Self::fix_layout`].
+    /// Field values themselves (GIDs, EIDs, reserved bytes, eyecatchers) are kept.
+    pub fn normalize(&mut self) {
+        self.version &= 0x0f;
+        if self.version == 0 {
+            self.version = 2;
+        }
+        self.typev1 = SmcType(self.typev1.0 & 0x3);
+        self.typev2 = SmcType(self.typev2.0 & 0x3);
+        let v2 = self.version >= 2;
+        if !v2 {
+            self.typev2 = SmcType(0); // bits 3-2 are zero in a v1 header (§2.2)
+            if self.typev1 == SmcType::N {
+                self.typev1 = SmcType::R;
+            }
+        }
+        let want_smcd = v2 || self.typev1.smcd();
+        if want_smcd {
+            self.smcd.get_or_insert_with(SmcdArea::default);
+        } else {
+            self.smcd = None;
+        }
+        if self.typev1 != SmcType::N {
+            self.prefix.get_or_insert_with(PrefixArea::default);
+        } else {
+            self.prefix = None;
+        }
+        if v2 && self.typev2 != SmcType::N {
+            let v = self.v2_ext.get_or_insert_with(V2Ext::default);
+            v.release &= 0x0f;
+            v.flag_reserved &= 0x7;
+        } else {
+            self.v2_ext = None;
+        }
+        if v2 && self.typev2.smcd() {
+            self.smcd_v2_ext.get_or_insert_with(SmcdV2Ext::default);
+        } else {
+            self.smcd_v2_ext = None;
+        }
+        self.fix_layout();
     }
 
     /// End of the last area the representation places (before the trailer).
