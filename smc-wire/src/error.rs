@@ -75,7 +75,7 @@ pub enum KernelCheck {
     /// `smc_clc_msg_prop_valid`: a version-1 Proposal offering no type (`typev1` = N) (§9.2).
     PropV1NoType,
     /// `smc_clc_msg_prop_valid`: version-1 length ≠ 40 + iparea_offset + 8 + 17·n6 + 4 (§9.2).
-    PropV1Length { declared: u16, expected: u32 },
+    PropV1Length { declared: u16, expected: u16 },
     /// `smc_get_clc_msg_smcd`: SMC-D in `typev1` but `iparea_offset` ≠ 40, so no v2 extension (§9.2).
     PropSmcdArea { iparea_offset: u16 },
     /// `smc_get_clc_v2_ext`: `v2_ext_offset` is 0 although `typev2` ≠ N (§9.2).
@@ -87,7 +87,7 @@ pub enum KernelCheck {
     /// `smc_clc_msg_prop_valid`: `ism_gid_cnt` above `SMCD_CLC_MAX_V2_GID_ENTRIES` (8) (§9.2).
     PropGidCount { count: u8 },
     /// `smc_clc_msg_prop_valid`: version-2 length ≠ the §3.7 formula (§9.2).
-    PropV2Length { declared: u16, expected: u32 },
+    PropV2Length { declared: u16, expected: u16 },
     /// `smc_clc_msg_acc_conf_valid`: chosen type is neither SMC-R nor SMC-D (§9.2).
     AccConfType { smc_type: SmcType },
     /// `smc_clc_msg_acc_conf_valid`: version-1 length is not exactly 68 (R) / 48 (D) (§9.2).
@@ -101,14 +101,20 @@ pub enum KernelCheck {
     ConnectModeUnsupported { version: u8, chosen: SmcType },
     /// `smc_v2_determine_accepted_chid`: SMC-Dv2 Accept CHID matches no offered CHID (`-EPROTO`) (§9.2).
     ConnectChidNotOffered { chid: u16 },
-    /// `smc_wr_rx_process_cqes` / `smc_llc_rx_handler`: LLC shorter than 44 bytes (§9.3).
-    LlcRxLength { received: usize },
+    /// `smc_wr_rx_demultiplex`: no receive handler is registered for this type byte (registered:
+    /// 0x01–0x04, 0x06–0x09, 0x21, 0x22, 0x24–0x27, 0x29, 0xFE); the SEND is dropped (§9.3).
+    WrRxType { type_byte: u8 },
+    /// `smc_llc_rx_handler`: LLC shorter than `sizeof(union smc_llc_msg)` (44) (§9.3).
+    LlcRxLength { received: u16 },
     /// `smc_llc_rx_handler`: v1 LLC whose length byte is not 44 (§9.3).
     LlcV1LengthByte { length: u8 },
     /// `smc_llc_rx_handler`: v2 LLC whose host-order length is below 44 (§9.3).
     LlcV2Length { length: u16 },
+    /// `smc_llc_eval_conf_link`: CONFIRM LINK without the no-RMBE-eyecatcher bits
+    /// (`SMC_LLC_FLAG_NO_RMBE_EYEC`, 0x03): the link is refused (`-ENOTSUPP`, Decline RMBE_EC) (§8.2).
+    LlcConfLinkFlags { flags: u8 },
     /// `smc_cdc_rx_handler`: CDC shorter than `offsetof(struct smc_cdc_msg, reserved)` (§9.3).
-    CdcRxLength { received: usize },
+    CdcRxLength { received: u16 },
     /// `smc_cdc_rx_handler`: CDC length byte is not 44 (§9.3).
     CdcLengthByte { length: u8 },
 }
@@ -126,20 +132,20 @@ pub enum Anomaly {
         check: KernelCheck,
     },
     /// The declared length differs from what the decoded layout needs.
-    LengthMismatch { declared: usize, layout: usize },
+    LengthMismatch { declared: u16, layout: u16 },
     /// An area or list does not fit inside the message (it would start at `at` and need `need`
     /// bytes before the trailer, where only `have` remain); it was not decoded (or only in part).
     AreaTruncated {
         layer: Layer,
-        at: usize,
-        need: usize,
-        have: usize,
+        at: u16,
+        need: u16,
+        have: u16,
     },
     /// An area is not where a Linux ≥ 5.10 sender puts it (offsets not packed, §3.7).
     AreaNotPacked {
         layer: Layer,
-        found_at: usize,
-        packed_at: usize,
+        found_at: u16,
+        packed_at: u16,
     },
     /// A list count above the kernel's cap; only the first `decoded` entries were read.
     CountOverMax {
@@ -156,19 +162,27 @@ pub enum Anomaly {
     /// An offset field points somewhere although the type bits say the area is absent.
     UnexpectedOffset { layer: Layer, value: u16 },
     /// Reserved bytes that a Linux sender leaves zero are not zero.
-    NonZeroReserved { layer: Layer, at: usize, len: usize },
+    NonZeroReserved { layer: Layer, at: u16, len: u16 },
     /// Non-zero bytes that no decoded field covers (they do not survive a re-encode).
-    UncoveredBytes { at: usize, len: usize },
+    UncoveredBytes { at: u16, len: u16 },
     /// Bytes after the declared message inside the buffer handed to the decoder.
-    TrailingBytes { len: usize },
+    TrailingBytes { len: u16 },
     /// A two-byte field written in the sender's CPU order was found little-endian (x86 sender).
-    HostOrderLittleEndian { layer: Layer, at: usize },
+    HostOrderLittleEndian { layer: Layer, at: u16 },
+    /// A type byte the receiver does not check holds an unexpected value.
+    UnexpectedType { layer: Layer, found: u8 },
 }
 
 impl From<KernelCheck> for Anomaly {
     fn from(check: KernelCheck) -> Self {
         Anomaly::Check { check }
     }
+}
+
+/// A position or length as anomalies store it: messages are at most 64 KiB (CLC length is a
+/// u16), so positions past that saturate.
+pub(crate) fn p16(x: usize) -> u16 {
+    u16::try_from(x).unwrap_or(u16::MAX)
 }
 
 /// Anomalies of one decode: a fixed-capacity list plus a count of the ones that did not fit.
@@ -378,11 +392,19 @@ impl fmt::Display for KernelCheck {
                 f,
                 "smc_v2_determine_accepted_chid: CHID 0x{chid:04x} was not offered"
             ),
+            WrRxType { type_byte } => write!(
+                f,
+                "smc_wr_rx_demultiplex: no handler for type byte 0x{type_byte:02x}"
+            ),
             LlcRxLength { received } => write!(f, "smc_llc_rx_handler: {received} bytes < 44"),
             LlcV1LengthByte { length } => {
                 write!(f, "smc_llc_rx_handler: v1 length byte {length} != 44")
             }
             LlcV2Length { length } => write!(f, "smc_llc_rx_handler: v2 length {length} < 44"),
+            LlcConfLinkFlags { flags } => write!(
+                f,
+                "smc_llc_eval_conf_link: CONFIRM LINK flags 0x{flags:02x} lack 0x03"
+            ),
             CdcRxLength { received } => write!(f, "smc_cdc_rx_handler: {received} bytes too short"),
             CdcLengthByte { length } => write!(f, "smc_cdc_rx_handler: length byte {length} != 44"),
         }
@@ -466,10 +488,18 @@ impl fmt::Display for Anomaly {
                 )
             }
             Anomaly::NonZeroReserved { layer, at, len } => {
-                write!(f, "{layer}: reserved bytes {at}..{} not zero", at + len)
+                write!(
+                    f,
+                    "{layer}: reserved bytes {at}..{} not zero",
+                    usize::from(at) + usize::from(len)
+                )
             }
             Anomaly::UncoveredBytes { at, len } => {
-                write!(f, "non-zero bytes {at}..{} belong to no field", at + len)
+                write!(
+                    f,
+                    "non-zero bytes {at}..{} belong to no field",
+                    usize::from(at) + usize::from(len)
+                )
             }
             Anomaly::TrailingBytes { len } => write!(f, "{len} bytes after the message"),
             Anomaly::HostOrderLittleEndian { layer, at } => {
@@ -477,6 +507,9 @@ impl fmt::Display for Anomaly {
                     f,
                     "{layer}: host-order field at {at} is little-endian (x86 sender)"
                 )
+            }
+            Anomaly::UnexpectedType { layer, found } => {
+                write!(f, "{layer}: unexpected type byte 0x{found:02x}")
             }
         }
     }

@@ -348,9 +348,9 @@ impl AcceptConfirmRepr {
         if v2 && !v2_fits {
             an.push(Anomaly::AreaTruncated {
                 layer: Layer::AcceptConfirm,
-                at: v1_end,
-                need: v2_end - v1_end,
-                have: body_end - v1_end,
+                at: crate::error::p16(v1_end),
+                need: crate::error::p16(v2_end - v1_end),
+                have: crate::error::p16(body_end - v1_end),
             });
         }
         let mut spans = Spans::new();
@@ -378,7 +378,7 @@ impl AcceptConfirmRepr {
         if r.reserved_bit {
             an.push(Anomaly::NonZeroReserved {
                 layer: Layer::ClcHeader,
-                at: header::field::VERSION_BITS,
+                at: crate::error::p16(header::field::VERSION_BITS),
                 len: 1,
             });
         }
@@ -399,9 +399,9 @@ impl AcceptConfirmRepr {
             if fce_len < want {
                 an.push(Anomaly::AreaTruncated {
                     layer: Layer::FirstContactExt,
-                    at,
-                    need: want,
-                    have: body_end - at,
+                    at: crate::error::p16(at),
+                    need: crate::error::p16(want),
+                    have: crate::error::p16(body_end - at),
                 });
             }
             if fce_len > 0 {
@@ -421,8 +421,8 @@ impl AcceptConfirmRepr {
         let layout = r.content_end() + TRAILER_LEN;
         if layout != len && !an.has_check() {
             an.push(Anomaly::LengthMismatch {
-                declared: len,
-                layout,
+                declared: crate::error::p16(len),
+                layout: crate::error::p16(layout),
             });
         }
         spans.report_uncovered(msg, &mut an);
@@ -686,7 +686,7 @@ fn parse_smcd(msg: &[u8], v2: bool, an: &mut Anomalies) -> SmcdBody {
     if b.reserved3 != 0 {
         an.push(Anomaly::NonZeroReserved {
             layer: Layer::AcceptConfirm,
-            at: f::SIZE,
+            at: crate::error::p16(f::SIZE),
             len: 1,
         });
     }
@@ -734,9 +734,9 @@ fn parse_gid_list(
     if body_end < at + f::GLE_LEN {
         an.push(Anomaly::AreaTruncated {
             layer: Layer::GidList,
-            at,
-            need: f::GLE_LEN,
-            have: body_end.saturating_sub(at),
+            at: crate::error::p16(at),
+            need: crate::error::p16(f::GLE_LEN),
+            have: crate::error::p16(body_end.saturating_sub(at)),
         });
         return None;
     }
@@ -763,9 +763,9 @@ fn parse_gid_list(
     if n < wanted {
         an.push(Anomaly::AreaTruncated {
             layer: Layer::GidList,
-            at: list_at,
-            need: wanted * f::GID_LEN,
-            have: body_end - list_at,
+            at: crate::error::p16(list_at),
+            need: crate::error::p16(wanted * f::GID_LEN),
+            have: crate::error::p16(body_end - list_at),
         });
     }
     for i in 0..n {

@@ -147,11 +147,11 @@ pub fn smc_clc_msg_prop_valid(recv: &[u8]) -> Result<(), KernelCheck> {
         if typev1 == SmcType::N {
             return Err(KernelCheck::PropV1NoType);
         }
-        let expected = ProposalLayout::v1_length(off, usize::from(n6)) as u32;
-        if u32::from(length) != expected {
+        let expected = ProposalLayout::v1_length(off, usize::from(n6));
+        if usize::from(length) != expected {
             return Err(KernelCheck::PropV1Length {
                 declared: length,
-                expected,
+                expected: crate::error::p16(expected),
             });
         }
         return Ok(());
@@ -192,11 +192,11 @@ pub fn smc_clc_msg_prop_valid(recv: &[u8]) -> Result<(), KernelCheck> {
         usize::from(eid_cnt),
         usize::from(gid_cnt),
     )
-    .length as u32;
-    if u32::from(length) != expected {
+    .length;
+    if usize::from(length) != expected {
         return Err(KernelCheck::PropV2Length {
             declared: length,
-            expected,
+            expected: crate::error::p16(expected),
         });
     }
     Ok(())

@@ -179,7 +179,7 @@ impl DeclineRepr {
         if r.type_bits_reserved != 0 || r.reserved != 0 {
             an.push(Anomaly::NonZeroReserved {
                 layer: Layer::Decline,
-                at: header::field::VERSION_BITS,
+                at: crate::error::p16(header::field::VERSION_BITS),
                 len: 1,
             });
         }
@@ -202,8 +202,8 @@ impl DeclineRepr {
         let layout = r.content_end() + TRAILER_LEN;
         if layout != len && !an.has_check() {
             an.push(Anomaly::LengthMismatch {
-                declared: len,
-                layout,
+                declared: crate::error::p16(len),
+                layout: crate::error::p16(layout),
             });
         }
         spans.report_uncovered(msg, &mut an);

@@ -17,7 +17,7 @@ pub mod proposal;
 use core::fmt;
 
 use crate::codes::code_points;
-use crate::error::{Decoded, Error, Layer, Mode};
+use crate::error::{Anomalies, Decoded, Error, Layer, Mode};
 
 pub use accept_confirm::{
     AcceptConfirmPacket, AcceptConfirmRepr, Body, GidList, SmcdBody, SmcdV2, SmcrBody, SmcrV2,
@@ -233,10 +233,17 @@ impl ClcRepr {
     ) -> Result<Decoded<ClcRepr>, Error> {
         let hdr = Header::parse(msg)?;
         match hdr.msg_type {
-            ClcType::PROPOSAL => ProposalRepr::parse_with(msg, mode, ctx).map(|d| Decoded {
-                repr: ClcRepr::Proposal(d.repr),
-                anomalies: d.anomalies,
-            }),
+            ClcType::PROPOSAL => {
+                // decoded in place: the representation is large (lists are inline)
+                let mut out = Decoded {
+                    repr: ClcRepr::Proposal(ProposalRepr::default()),
+                    anomalies: Anomalies::new(),
+                };
+                if let ClcRepr::Proposal(p) = &mut out.repr {
+                    out.anomalies = ProposalRepr::decode_into(msg, mode, ctx, p)?;
+                }
+                Ok(out)
+            }
             ClcType::ACCEPT | ClcType::CONFIRM => AcceptConfirmRepr::parse_with(msg, mode, ctx)
                 .map(|d| Decoded {
                     repr: ClcRepr::AcceptConfirm(d.repr),

@@ -423,6 +423,22 @@ impl ProposalRepr {
 
     /// Decodes one framed Proposal (`msg` holds at least the declared length).
     pub fn parse_with(msg: &[u8], mode: Mode, ctx: &RecvContext) -> Result<Decoded<Self>, Error> {
+        let mut out = Decoded {
+            repr: ProposalRepr::default(),
+            anomalies: Anomalies::new(),
+        };
+        out.anomalies = Self::decode_into(msg, mode, ctx, &mut out.repr)?;
+        Ok(out)
+    }
+
+    /// Decodes into `r` in place (a Proposal representation is large; the callers keep it where
+    /// it will stay). On error `r` is unspecified.
+    pub(crate) fn decode_into(
+        msg: &[u8],
+        mode: Mode,
+        ctx: &RecvContext,
+        r: &mut ProposalRepr,
+    ) -> Result<Anomalies, Error> {
         let mut an = Anomalies::new();
         let hdr = Header::parse(msg)?;
         if hdr.msg_type != ClcType::PROPOSAL {
@@ -451,27 +467,25 @@ impl ProposalRepr {
         let typev2 = SmcType((hdr.type_bits >> 2) & 0x3);
         let offered_v2 = p.typev2().unwrap_or(SmcType::N);
         let iparea_offset = p.iparea_offset();
-        let mut r = ProposalRepr {
-            eyecatcher: hdr.eyecatcher,
-            length: hdr.length,
-            version,
-            typev1,
-            typev2,
-            id_for_peer: p.id_for_peer(),
-            gid: p.gid(),
-            mac: p.mac(),
-            iparea_offset,
-            smcd: None,
-            prefix: None,
-            v2_ext: None,
-            smcd_v2_ext: None,
-            trailer: Eyecatcher(header::array4(&msg[header::trailer_field(len)])),
-        };
+        r.eyecatcher = hdr.eyecatcher;
+        r.length = hdr.length;
+        r.version = version;
+        r.typev1 = typev1;
+        r.typev2 = typev2;
+        r.id_for_peer = p.id_for_peer();
+        r.gid = p.gid();
+        r.mac = p.mac();
+        r.iparea_offset = iparea_offset;
+        r.smcd = None;
+        r.prefix = None;
+        r.v2_ext = None;
+        r.smcd_v2_ext = None;
+        r.trailer = Eyecatcher(header::array4(&msg[header::trailer_field(len)]));
         if version < 2 && hdr.type_bits & 0x0c != 0 {
             // v1 senders leave bits 3-2 zero; they are kept (lossless) but mean nothing (§2.2)
             an.push(Anomaly::NonZeroReserved {
                 layer: Layer::ClcHeader,
-                at: header::field::VERSION_BITS,
+                at: crate::error::p16(header::field::VERSION_BITS),
                 len: 1,
             });
         }
@@ -501,9 +515,9 @@ impl ProposalRepr {
                 }
                 None => an.push(Anomaly::AreaTruncated {
                     layer: Layer::SmcdArea,
-                    at: s,
-                    need: field::smcd::LEN,
-                    have: body_end.saturating_sub(s),
+                    at: crate::error::p16(s),
+                    need: crate::error::p16(field::smcd::LEN),
+                    have: crate::error::p16(body_end.saturating_sub(s)),
                 }),
             }
         }
@@ -519,17 +533,17 @@ impl ProposalRepr {
             if version < 2 && iparea_offset != 0 && usize::from(iparea_offset) != field::smcd::LEN {
                 an.push(Anomaly::AreaNotPacked {
                     layer: Layer::PrefixArea,
-                    found_at: at,
-                    packed_at: field::FIXED_END + field::smcd::LEN,
+                    found_at: crate::error::p16(at),
+                    packed_at: crate::error::p16(field::FIXED_END + field::smcd::LEN),
                 });
             } else if at != packed_at {
                 an.push(Anomaly::AreaNotPacked {
                     layer: Layer::PrefixArea,
-                    found_at: at,
-                    packed_at,
+                    found_at: crate::error::p16(at),
+                    packed_at: crate::error::p16(packed_at),
                 });
             }
-            r.prefix = PrefixArea::decode(msg, at, body_end, &mut an, &mut spans);
+            PrefixArea::decode(msg, at, body_end, &mut an, &mut spans, &mut r.prefix);
         } else if version >= 2 && iparea_offset != 0 {
             an.push(Anomaly::UnexpectedOffset {
                 layer: Layer::PrefixArea,
@@ -538,7 +552,7 @@ impl ProposalRepr {
         }
 
         // v2 extension: present iff version >= 2, typev2 != N and the SMC-D area gives an offset
-        if let (true, Some(area)) = (version >= 2, r.smcd) {
+        if let (true, Some(area)) = (version >= 2, &r.smcd) {
             if offered_v2 != SmcType::N && area.v2_ext_offset != 0 {
                 // decoded even where smc_get_clc_msg_smcd would not find it (SMC-D in typev1 and
                 // iparea_offset != 40): the check above already says the kernel misses it
@@ -549,12 +563,12 @@ impl ProposalRepr {
                 if at != packed_at {
                     an.push(Anomaly::AreaNotPacked {
                         layer: Layer::V2Extension,
-                        found_at: at,
-                        packed_at,
+                        found_at: crate::error::p16(at),
+                        packed_at: crate::error::p16(packed_at),
                     });
                 }
-                r.v2_ext = V2Ext::decode(msg, at, body_end, &mut an, &mut spans);
-                if let Some(v2) = r.v2_ext {
+                V2Ext::decode(msg, at, body_end, &mut an, &mut spans, &mut r.v2_ext);
+                if let Some(v2) = &r.v2_ext {
                     if offered_v2.smcd() && v2.smcd_v2_ext_offset != 0 {
                         if v2.smcd_v2_ext_offset > field::SMCD_V2_EXT_OFFSET_MAX {
                             an.push(Anomaly::OffsetOverKernelLimit {
@@ -569,17 +583,18 @@ impl ProposalRepr {
                         if d != packed_d {
                             an.push(Anomaly::AreaNotPacked {
                                 layer: Layer::SmcdV2Extension,
-                                found_at: d,
-                                packed_at: packed_d,
+                                found_at: crate::error::p16(d),
+                                packed_at: crate::error::p16(packed_d),
                             });
                         }
-                        r.smcd_v2_ext = SmcdV2Ext::decode(
+                        SmcdV2Ext::decode(
                             msg,
                             d,
                             v2.ism_gid_cnt,
                             body_end,
                             &mut an,
                             &mut spans,
+                            &mut r.smcd_v2_ext,
                         );
                     } else if offered_v2.smcd() {
                         an.push(Anomaly::MissingArea {
@@ -604,10 +619,7 @@ impl ProposalRepr {
             }
         }
         spans.report_uncovered(msg, &mut an);
-        Ok(Decoded {
-            repr: r,
-            anomalies: an,
-        })
+        Ok(an)
     }
 
     /// The v2 extension's offered v2 types (`None` for a version-1 Proposal).
@@ -810,7 +822,8 @@ impl PrefixArea {
         body_end: usize,
         an: &mut Anomalies,
         spans: &mut Spans,
-    ) -> Option<PrefixArea> {
+        out: &mut Option<PrefixArea>,
+    ) {
         use field::prefix as f;
         let Some(a) = msg
             .get(at..at + f::LEN)
@@ -818,11 +831,11 @@ impl PrefixArea {
         else {
             an.push(Anomaly::AreaTruncated {
                 layer: Layer::PrefixArea,
-                at,
-                need: f::LEN,
-                have: body_end.saturating_sub(at),
+                at: crate::error::p16(at),
+                need: crate::error::p16(f::LEN),
+                have: crate::error::p16(body_end.saturating_sub(at)),
             });
-            return None;
+            return;
         };
         spans.add(at, at + f::LEN);
         reserved(
@@ -832,13 +845,13 @@ impl PrefixArea {
             &a[f::RESERVED],
         );
         let cnt = a[f::V6_COUNT];
-        let mut area = PrefixArea {
+        let area = out.insert(PrefixArea {
             outgoing_subnet: array(&a[f::SUBNET]),
             prefix_len: a[f::PREFIX_LEN],
             reserved: array(&a[f::RESERVED]),
             ipv6_prefixes_cnt: cnt,
             ipv6_prefixes: Bounded::new(),
-        };
+        });
         let list_at = at + f::LEN;
         let n = walk_list(
             msg,
@@ -856,7 +869,6 @@ impl PrefixArea {
             },
         );
         spans.add(list_at, list_at + n * f::V6_ENTRY_LEN);
-        Some(area)
     }
 
     fn emit(&self, a: &mut [u8]) {
@@ -885,7 +897,8 @@ impl V2Ext {
         body_end: usize,
         an: &mut Anomalies,
         spans: &mut Spans,
-    ) -> Option<V2Ext> {
+        out: &mut Option<V2Ext>,
+    ) {
         use field::v2 as f;
         let Some(a) = msg
             .get(at..at + f::LEN)
@@ -893,11 +906,11 @@ impl V2Ext {
         else {
             an.push(Anomaly::AreaTruncated {
                 layer: Layer::V2Extension,
-                at,
-                need: f::LEN,
-                have: body_end.saturating_sub(at),
+                at: crate::error::p16(at),
+                need: crate::error::p16(f::LEN),
+                have: crate::error::p16(body_end.saturating_sub(at)),
             });
-            return None;
+            return;
         };
         spans.add(at, at + f::LEN);
         reserved(
@@ -921,12 +934,12 @@ impl V2Ext {
         if a[f::FLAG] & 0x0e != 0 {
             an.push(Anomaly::NonZeroReserved {
                 layer: Layer::V2Extension,
-                at: at + f::FLAG,
+                at: crate::error::p16(at + f::FLAG),
                 len: 1,
             });
         }
         let flag = a[f::FLAG];
-        let mut v = V2Ext {
+        let v = out.insert(V2Ext {
             eid_cnt: a[f::EID_CNT],
             ism_gid_cnt: a[f::ISM_GID_CNT],
             reserved1: a[f::RESERVED1],
@@ -941,7 +954,7 @@ impl V2Ext {
             feature_mask: be16(&a[f::FEATURE_MASK]),
             reserved: array(&a[f::RESERVED]),
             user_eids: Bounded::new(),
-        };
+        });
         let list_at = at + f::LEN;
         let n = walk_list(
             msg,
@@ -956,7 +969,6 @@ impl V2Ext {
             },
         );
         spans.add(list_at, list_at + n * f::EID_LEN);
-        Some(v)
     }
 
     fn emit(&self, a: &mut [u8]) {
@@ -996,7 +1008,8 @@ impl SmcdV2Ext {
         body_end: usize,
         an: &mut Anomalies,
         spans: &mut Spans,
-    ) -> Option<SmcdV2Ext> {
+        out: &mut Option<SmcdV2Ext>,
+    ) {
         use field::smcd_v2 as f;
         let Some(a) = msg
             .get(at..at + f::LEN)
@@ -1004,11 +1017,11 @@ impl SmcdV2Ext {
         else {
             an.push(Anomaly::AreaTruncated {
                 layer: Layer::SmcdV2Extension,
-                at,
-                need: f::LEN,
-                have: body_end.saturating_sub(at),
+                at: crate::error::p16(at),
+                need: crate::error::p16(f::LEN),
+                have: crate::error::p16(body_end.saturating_sub(at)),
             });
-            return None;
+            return;
         };
         spans.add(at, at + f::LEN);
         reserved(
@@ -1017,11 +1030,11 @@ impl SmcdV2Ext {
             at + f::RESERVED.start,
             &a[f::RESERVED],
         );
-        let mut x = SmcdV2Ext {
+        let x = out.insert(SmcdV2Ext {
             system_eid: Eid(array(&a[f::SYSTEM_EID])),
             reserved: array(&a[f::RESERVED]),
             gidchid: Bounded::new(),
-        };
+        });
         let list_at = at + f::LEN;
         let n = walk_list(
             msg,
@@ -1039,7 +1052,6 @@ impl SmcdV2Ext {
             },
         );
         spans.add(list_at, list_at + n * f::ENTRY_LEN);
-        Some(x)
     }
 
     fn emit(&self, a: &mut [u8]) {
@@ -1085,9 +1097,9 @@ fn walk_list(
     if n < wanted {
         an.push(Anomaly::AreaTruncated {
             layer,
-            at,
-            need: wanted * entry_len,
-            have: body_end.saturating_sub(at),
+            at: crate::error::p16(at),
+            need: crate::error::p16(wanted * entry_len),
+            have: crate::error::p16(body_end.saturating_sub(at)),
         });
     }
     let input = msg.get(at..at + n * entry_len).unwrap_or(&[]);
@@ -1110,8 +1122,8 @@ pub(crate) fn reserved(an: &mut Anomalies, layer: Layer, at: usize, bytes: &[u8]
     if bytes.iter().any(|b| *b != 0) {
         an.push(Anomaly::NonZeroReserved {
             layer,
-            at,
-            len: bytes.len(),
+            at: crate::error::p16(at),
+            len: crate::error::p16(bytes.len()),
         });
     }
 }
@@ -1137,8 +1149,14 @@ impl Spans {
         }
     }
 
-    /// Reports non-zero bytes of `msg` outside every span.
+    /// Reports non-zero bytes of `msg` outside every span — only needed when the decode already
+    /// found a layout anomaly: without one, the areas are packed back to back and the declared
+    /// length is the layout's, so no byte can be outside every span (the round-trip property
+    /// tests and fuzz targets check this).
     pub(crate) fn report_uncovered(&mut self, msg: &[u8], an: &mut Anomalies) {
+        if an.iter().all(|a| matches!(a, Anomaly::NonZeroReserved { .. })) && an.dropped() == 0 {
+            return;
+        }
         let items = &mut self.items[..self.len];
         items.sort_unstable();
         let mut pos = 0usize;
@@ -1149,8 +1167,8 @@ impl Spans {
                     g.iter().rposition(|b| *b != 0),
                 ) {
                     an.push(Anomaly::UncoveredBytes {
-                        at: from + first,
-                        len: last - first + 1,
+                        at: crate::error::p16(from + first),
+                        len: crate::error::p16(last - first + 1),
                     });
                 }
             }

@@ -85,30 +85,8 @@ pub fn hwipl(name: &str) -> Vec<u8> {
 }
 
 /// Reference §10 synthetic SMC-Dv2 loopback-ism Proposal (224 bytes).
-pub const REF_PROPOSAL_224: &str = "
-e2 d4 c3 d9 01 00 e0 26  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
-00 00 00 1c 00 00 00 00  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
-01 02 00 10 00 00 00 40  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 01 00 00 00 00
-00 00 00 00 00 00 00 00  54 45 53 54 45 49 44 20
-20 20 20 20 20 20 20 20  20 20 20 20 20 20 20 20
-20 20 20 20 20 20 20 20  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
-00 00 00 00 00 00 00 00  11 22 33 44 55 66 77 88
-ff ff 99 aa bb cc dd ee  ff 00 ff ff e2 d4 c3 d9";
-
+pub const REF_PROPOSAL_224: &str =
+    include_str!("../../../captures/reference/ref-proposal-smcd-v2-224.hex");
 /// Reference §10 synthetic SMC-Dv2 first-contact Accept, release 1 (130 bytes).
-pub const REF_ACCEPT_130: &str = "
-e2 d4 c3 c4 02 00 82 29  11 22 33 44 55 66 77 88
-a1 a2 a3 a4 a5 a6 a7 a8  00 20 00 00 00 00 01 01
-ff ff 54 45 53 54 45 49  44 20 20 20 20 20 20 20
-20 20 20 20 20 20 20 20  20 20 20 20 20 20 20 20
-20 20 99 aa bb cc dd ee  ff 00 00 21 00 00 6d 79
-68 6f 73 74 20 20 20 20  20 20 20 20 20 20 20 20
-20 20 20 20 20 20 20 20  20 20 20 20 20 20 00 00
-00 01 00 00 00 00 00 00  00 00 00 00 00 00 e2 d4
-c3 c4";
+pub const REF_ACCEPT_130: &str =
+    include_str!("../../../captures/reference/ref-accept-smcd-v2-fce-130.hex");
