@@ -33,6 +33,7 @@ pub mod codes;
 pub mod error;
 pub mod field;
 pub mod list;
+pub mod llc;
 pub mod tcp_option;
 
 pub use clc::{
@@ -42,3 +43,4 @@ pub use clc::{
 pub use codes::{DeclineReason, DeleteLinkReason, LlcType};
 pub use error::{Anomalies, Anomaly, Decoded, Error, KernelCheck, Layer, Mode};
 pub use list::Bounded;
+pub use llc::{HostOrder, LlcFlags, LlcHeader, LlcLength, LlcPacket, LlcRepr};

@@ -44,6 +44,20 @@ impl LlcType {
     pub fn is_cdc(self) -> bool {
         self == Self::CDC
     }
+
+    /// True when the kernel registers a receive handler for this full type byte
+    /// (`smc_llc_rx_handlers`, `smc_cdc_rx_handlers`); `smc_wr_rx_demultiplex` silently drops
+    /// every other value — 0x05, 0x23 and 0x28 included (reference §9.3).
+    pub fn is_registered(self) -> bool {
+        matches!(self.0, 0x01..=0x04 | 0x06..=0x09 | 0x21 | 0x22 | 0x24..=0x27 | 0x29 | 0xfe)
+    }
+
+    /// True when the base type (low nibble) has an LLC layout (1–9, reference §8.2). The kernel's
+    /// event handler dispatches on this nibble (`smc_llc_event_handler`), so a v1 and a v2 type
+    /// share one layout.
+    pub fn has_llc_layout(self) -> bool {
+        !self.is_cdc() && matches!(self.base(), 0x01..=0x09)
+    }
 }
 
 code_points! {
@@ -78,5 +92,28 @@ mod test {
         assert_eq!(LlcType(0x0a).to_string(), "LlcType(10 / 0x0a)");
         assert_eq!(LlcType(0x22).version(), 2);
         assert_eq!(DeleteLinkReason(0x0002_0000).to_string(), "OP_INIT_TERM");
+        assert_eq!(
+            DeleteLinkReason(0x0006_0000).to_string(),
+            "DeleteLinkReason(393216 / 0x00060000)"
+        );
+        assert_eq!("NOLNK".parse(), Ok(DeleteLinkReason::NOLNK));
+        assert_eq!("0x00010000".parse(), Ok(DeleteLinkReason::LOST_PATH));
+    }
+
+    #[test]
+    fn registered_types_follow_smc_llc_rx_handlers() {
+        let registered: Vec<u8> = (0..=255u8)
+            .filter(|t| LlcType(*t).is_registered())
+            .collect();
+        assert_eq!(
+            registered,
+            [
+                0x01, 0x02, 0x03, 0x04, 0x06, 0x07, 0x08, 0x09, 0x21, 0x22, 0x24, 0x25, 0x26, 0x27,
+                0x29, 0xfe
+            ]
+        );
+        assert!(LlcType(0x23).has_llc_layout() && !LlcType(0x23).is_registered());
+        assert!(!LlcType(0xfe).has_llc_layout());
+        assert!(!LlcType(0x0a).has_llc_layout());
     }
 }
