@@ -28,14 +28,18 @@
 
 pub use nom;
 
+pub mod cdc;
 pub mod clc;
 pub mod codes;
 pub mod error;
 pub mod field;
 pub mod list;
 pub mod llc;
+pub mod roce;
+pub mod smcd_cdc;
 pub mod tcp_option;
 
+pub use cdc::{CdcConnStateFlags, CdcCursor, CdcPacket, CdcProducerFlags, CdcRepr};
 pub use clc::{
     AcceptConfirmPacket, AcceptConfirmRepr, ClcRepr, ClcType, DeclinePacket, DeclineRepr,
     Eyecatcher, ProposalPacket, ProposalRepr, RecvContext, SmcType,
@@ -44,3 +48,7 @@ pub use codes::{DeclineReason, DeleteLinkReason, LlcType};
 pub use error::{Anomalies, Anomaly, Decoded, Error, KernelCheck, Layer, Mode};
 pub use list::Bounded;
 pub use llc::{HostOrder, LlcFlags, LlcHeader, LlcLength, LlcPacket, LlcRepr};
+pub use roce::{
+    BthOpcode, BthPacket, BthRepr, GrhRepr, RethRepr, RoceContent, RocePacket, SendClass, SmcSend,
+};
+pub use smcd_cdc::{ByteOrder as SmcdCdcByteOrder, SmcdCdcCursor, SmcdCdcPacket, SmcdCdcRepr};

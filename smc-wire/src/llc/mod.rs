@@ -706,7 +706,7 @@ pub enum LlcRepr<'a> {
 }
 
 /// The number of bytes the layout of a message covers, given what was received (≥ 44).
-fn layout_len(t: LlcType, received: usize) -> usize {
+pub(crate) fn layout_len(t: LlcType, received: usize) -> usize {
     let v2 = t.version() != 0;
     match t.base() {
         // ADD LINK v2: request and accepting response carry the extension (72 + 16·n); a
