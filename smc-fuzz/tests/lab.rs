@@ -353,7 +353,7 @@ fn lo_smcd_520_connections_one_link_group() {
 fn lo_limit_hs_server_stops_echoing_the_option() {
     let r = run("lo-limit-hs");
     let cli = side(&r.diag, Role::Client);
-    assert_eq!(cli.len(), 400);
+    assert_eq!(cli.len() as u32 + r.diag.failed_connects, 700);
     let no_echo = cli
         .iter()
         .filter(|c| c.fallback_reason == PEERNOSMC)
@@ -364,8 +364,17 @@ fn lo_limit_hs_server_stops_echoing_the_option() {
         cli.len()
     );
     assert!(no_echo > 0, "handshake limit never hit");
+    assert!(smcd > 0, "the first connections get SMC-D");
+    // both ends of a non-echoed connection fall back with PEERNOSMC (smc_connect_work /
+    // smc_listen_work see syn_smc == 0), and no CLC is sent for them (reference §1)
+    let srv_no_echo = side(&r.diag, Role::Server)
+        .iter()
+        .filter(|c| c.fallback_reason == PEERNOSMC)
+        .count();
+    assert_eq!(srv_no_echo, no_echo);
     let w = read_wire(&r.pcap);
     assert_eq!(w.synack_without_option, no_echo);
+    assert_eq!(w.clc.iter().filter(|c| c.2 == CLC_PROPOSAL).count(), smcd);
 }
 
 #[test]

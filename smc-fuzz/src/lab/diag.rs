@@ -251,6 +251,10 @@ pub struct ScenarioDiag {
     pub command: String,
     /// The pcaps of this run.
     pub pcaps: Vec<PcapInfo>,
+    /// Client connects that failed and so have no entry below (only scenarios that
+    /// tolerate failures, e.g. under the handshake limit).
+    #[serde(default)]
+    pub failed_connects: u32,
     /// Every non-listening AF_SMC socket of every VM, sampled while established.
     pub connections: Vec<ConnDiag>,
 }

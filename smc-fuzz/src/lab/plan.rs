@@ -36,6 +36,9 @@ pub struct Workload {
     pub limit_hs: bool,
     /// Listen backlog.
     pub backlog: u32,
+    /// Count failed connects / echo sessions instead of failing the step.
+    #[serde(default)]
+    pub tolerate_errors: bool,
 }
 
 /// A guest step.
@@ -89,8 +92,8 @@ pub enum Step {
     },
     /// Server and client in this VM.
     Pair(Workload),
-    /// Server only; the client is another VM. Handshakes a UDP control port
-    /// (`port + 1000`) with the client: "ready" after listen, "done" before close.
+    /// Server only; the client is another VM. Both sides synchronise over UDP on
+    /// `port + 1000` (ready / sampled / ack / done), see `guest::workload::serve`.
     Serve(Workload),
     /// Client only; waits for the server's "ready" first.
     Connect(Workload),
@@ -115,4 +118,7 @@ pub struct Report {
     pub connections: Vec<crate::lab::diag::ConnDiag>,
     /// Pcaps written by the guest.
     pub pcaps: Vec<crate::lab::diag::PcapInfo>,
+    /// Client connects that failed (workloads with `tolerate_errors`).
+    #[serde(default)]
+    pub failed_connects: u32,
 }

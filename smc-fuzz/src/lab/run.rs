@@ -287,7 +287,10 @@ pub fn run_scenario(p: &Prepared, sc: &Scenario, out_root: &Path) -> Result<Outc
             }
             let mut va = VmSpec::new("a", &boot.kernel, &boot.initrd, &sa);
             let mut vb = VmSpec::new("b", &boot.kernel, &boot.initrd, &sb);
-            let runs = vm::run_pair(&mut va, &mut vb, &pcap, *snaplen, timeout)
+            // a VM whose guest failed stops the other at once
+            let check =
+                |run: &vm::VmRun, share: &Path| read_report(share, &run.console).map(|_| ());
+            let runs = vm::run_pair(&mut va, &mut vb, &pcap, *snaplen, timeout, &check)
                 .with_context(|| format!("scenario {}", sc.name))?;
             for run in &runs {
                 let share = if run.name == "a" { &sa } else { &sb };
@@ -315,8 +318,10 @@ pub fn run_scenario(p: &Prepared, sc: &Scenario, out_root: &Path) -> Result<Outc
     }
     let mut connections = Vec::new();
     let mut release = String::new();
+    let mut failed_connects = 0;
     for r in reports {
         release = r.kernel_release.clone();
+        failed_connects += r.failed_connects;
         connections.extend(r.connections);
     }
     let diag = ScenarioDiag {
@@ -329,6 +334,7 @@ pub fn run_scenario(p: &Prepared, sc: &Scenario, out_root: &Path) -> Result<Outc
         },
         command: reproduce_command(p, sc),
         pcaps,
+        failed_connects,
         connections,
     };
     let json = serde_json::to_string_pretty(&diag).context("serialising diag")?;

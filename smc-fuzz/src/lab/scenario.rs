@@ -50,6 +50,7 @@ fn w(addr: &str, port: u16, conns: u32, bytes: u64) -> Workload {
         parallel: false,
         limit_hs: false,
         backlog: 128,
+        tolerate_errors: false,
     }
 }
 
@@ -145,7 +146,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "deb-smcr",
             about: "Debian kernel, two VMs, Soft-RoCE + UEID: SMC-Rv2 first contact then link-group reuse, LLC + CDC on RoCEv2",
             kernel: KernelKind::Debian,
-            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45100, 3, 64 * 1024), 256),
+            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45100, 3, 64 * 1024), 192),
             timeout_secs: 240,
         },
         Scenario {
@@ -176,7 +177,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "deb-smcr-cdc-wrap",
             about: "Debian kernel, two VMs, SMC-R with 1 MiB echoed through a 64 KiB RMB: CDC cursor wrap",
             kernel: KernelKind::Debian,
-            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45400, 1, 1 << 20), 128),
+            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45400, 1, 1 << 20), 192),
             timeout_secs: 300,
         },
         Scenario {
@@ -217,7 +218,7 @@ pub fn catalogue() -> Vec<Scenario> {
         },
         Scenario {
             name: "lo-limit-hs",
-            about: "SMC_LO kernel, SMC_LIMIT_HS listener under 400 parallel connects: the SYN-ACK stops carrying the SMC option",
+            about: "SMC_LO kernel, SMC_LIMIT_HS listener, 700 parallel (non-blocking) connects: once smc_hs_wq is congested the SYN-ACK carries no SMC option",
             kernel: KernelKind::SmcLo,
             topology: single_lo(
                 "lo-limit-hs.pcap",
@@ -226,7 +227,8 @@ pub fn catalogue() -> Vec<Scenario> {
                     parallel: true,
                     limit_hs: true,
                     backlog: 1024,
-                    ..w("127.0.0.1", 45900, 400, 16)
+                    tolerate_errors: true,
+                    ..w("127.0.0.1", 45900, 700, 16)
                 },
             ),
             timeout_secs: 300,
@@ -235,7 +237,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "lo-2vm-dr",
             about: "SMC_LO kernel, two VMs with loopback-ism and Soft-RoCE: Proposal offers SMC-Dv2 + SMC-Rv2, server picks SMC-Rv2",
             kernel: KernelKind::SmcLo,
-            topology: pair(srv, cli, w(SRV_IP, 46000, 2, 16 * 1024), 256),
+            topology: pair(srv, cli, w(SRV_IP, 46000, 2, 16 * 1024), 192),
             timeout_secs: 240,
         },
     ]

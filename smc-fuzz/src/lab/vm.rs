@@ -114,8 +114,12 @@ fn spawn(spec: &VmSpec) -> Result<Running> {
     })
 }
 
-/// Waits for all VMs with one deadline; on timeout or a failing VM all are killed.
-fn wait_all(mut vms: Vec<Running>, timeout: Duration) -> Result<Vec<VmRun>> {
+/// Checks a VM that exited cleanly (e.g. its guest report); an error stops the others.
+pub type ExitCheck<'a> = &'a dyn Fn(&VmRun, &Path) -> Result<()>;
+
+/// Waits for all VMs with one deadline; on timeout, a failing QEMU or a failed
+/// `check` all are killed at once (no waiting for the peer VM's timeout).
+fn wait_all(mut vms: Vec<Running>, timeout: Duration, check: ExitCheck<'_>) -> Result<Vec<VmRun>> {
     let deadline = Instant::now() + timeout;
     let mut done: Vec<Option<VmRun>> = vms.iter().map(|_| None).collect();
     loop {
@@ -143,6 +147,13 @@ fn wait_all(mut vms: Vec<Running>, timeout: Duration) -> Result<Vec<VmRun>> {
                             console.display(),
                             tail(&console, 25)
                         )));
+                    }
+                    if let Err(e) = check(&run, &r.spec.share) {
+                        for o in vms.iter_mut() {
+                            let _ = o.child.kill();
+                            let _ = o.child.wait();
+                        }
+                        return Err(e);
                     }
                     done[i] = Some(run);
                 }
@@ -181,7 +192,7 @@ pub fn run_one(spec: &VmSpec, timeout: Duration) -> Result<VmRun> {
         spec.kernel.display()
     ));
     let r = spawn(spec)?;
-    let mut v = wait_all(vec![r], timeout)?;
+    let mut v = wait_all(vec![r], timeout, &|_, _| Ok(()))?;
     v.pop().context("no VM result")
 }
 
@@ -214,6 +225,7 @@ pub fn run_pair(
     host_pcap: &Path,
     snaplen: u32,
     timeout: Duration,
+    check: ExitCheck<'_>,
 ) -> Result<Vec<VmRun>> {
     let port = free_port()?;
     let maxlen = if snaplen == 0 {
@@ -265,5 +277,5 @@ pub fn run_pair(
             return Err(e);
         }
     };
-    wait_all(vec![ra, rb], timeout)
+    wait_all(vec![ra, rb], timeout, check)
 }

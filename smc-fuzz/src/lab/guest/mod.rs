@@ -93,12 +93,20 @@ fn load_modules() -> Result<String> {
 /// Runs the steps in order; the first failure stops the plan.
 pub fn run_plan(plan: &Plan, release: &str, mut log: Vec<String>) -> Report {
     let mut connections = Vec::new();
+    let mut failed_connects = 0;
     let mut pcaps = Vec::new();
     let mut captures: Vec<capture::Capture> = Vec::new();
     let mut ok = true;
     for (i, step) in plan.steps.iter().enumerate() {
         let t = std::time::Instant::now();
-        let r = run_step(step, &plan.vm, &mut connections, &mut captures, &mut pcaps);
+        let r = run_step(
+            step,
+            &plan.vm,
+            &mut connections,
+            &mut failed_connects,
+            &mut captures,
+            &mut pcaps,
+        );
         let line = match r {
             Ok(s) => format!("step {i} ok ({:.2}s): {s}", t.elapsed().as_secs_f64()),
             Err(e) => {
@@ -129,6 +137,7 @@ pub fn run_plan(plan: &Plan, release: &str, mut log: Vec<String>) -> Report {
         log,
         connections,
         pcaps,
+        failed_connects,
     }
 }
 
@@ -136,6 +145,7 @@ fn run_step(
     step: &Step,
     vm: &str,
     conns: &mut Vec<crate::lab::diag::ConnDiag>,
+    failed: &mut u32,
     captures: &mut Vec<capture::Capture>,
     pcaps: &mut Vec<crate::lab::diag::PcapInfo>,
 ) -> Result<String> {
@@ -189,9 +199,9 @@ fn run_step(
             }
             Ok(s.join("; "))
         }
-        Step::Pair(w) => summarize(w, conns, workload::pair(w, vm)?),
-        Step::Serve(w) => summarize(w, conns, workload::serve(w, vm)?),
-        Step::Connect(w) => summarize(w, conns, workload::connect(w, vm)?),
+        Step::Pair(w) => summarize(w, conns, failed, workload::pair(w, vm)?),
+        Step::Serve(w) => summarize(w, conns, failed, workload::serve(w, vm)?),
+        Step::Connect(w) => summarize(w, conns, failed, workload::connect(w, vm)?),
         Step::Sleep(ms) => {
             std::thread::sleep(std::time::Duration::from_millis(*ms));
             Ok(format!("slept {ms} ms"))
@@ -202,8 +212,11 @@ fn run_step(
 fn summarize(
     w: &crate::lab::plan::Workload,
     all: &mut Vec<crate::lab::diag::ConnDiag>,
-    got: Vec<crate::lab::diag::ConnDiag>,
+    failed: &mut u32,
+    out: workload::Outcome,
 ) -> Result<String> {
+    let got = out.conns;
+    *failed += out.failed_connects;
     use std::collections::BTreeMap;
     let mut modes: BTreeMap<String, usize> = BTreeMap::new();
     for c in &got {

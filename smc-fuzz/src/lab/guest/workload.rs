@@ -211,10 +211,18 @@ fn echo(mut f: File, bytes: u64) -> Result<File> {
 }
 
 /// Connects `n` sockets, one by one or all at once (non-blocking connect, then poll).
-fn connect_many(sa: &SocketAddr, n: u32, parallel: bool) -> Result<Vec<File>> {
+/// With `tolerate`, failed connects are counted instead of failing the workload
+/// (under `SMC_LIMIT_HS` pressure a client can time out waiting for the Accept).
+fn connect_many(
+    sa: &SocketAddr,
+    n: u32,
+    parallel: bool,
+    tolerate: bool,
+) -> Result<(Vec<File>, u32)> {
     let (st, len) = sockaddr(sa);
     let until = Instant::now() + IO_TIMEOUT;
     let mut socks = Vec::new();
+    let mut failed = 0;
     for i in 0..n {
         let fd = smc_socket(sa.is_ipv6())?;
         if parallel {
@@ -235,6 +243,10 @@ fn connect_many(sa: &SocketAddr, n: u32, parallel: bool) -> Result<Vec<File>> {
         if rc != 0 {
             let e = io::Error::last_os_error();
             if !(parallel && e.raw_os_error() == Some(libc::EINPROGRESS)) {
+                if tolerate {
+                    failed += 1;
+                    continue;
+                }
                 return Err(LabError::msg(format!("connect #{i} to {sa}: {e}")));
             }
         }
@@ -264,6 +276,10 @@ fn connect_many(sa: &SocketAddr, n: u32, parallel: bool) -> Result<Vec<File>> {
                 libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
             }
             if err != 0 {
+                if tolerate {
+                    failed += 1;
+                    continue;
+                }
                 return Err(LabError::msg(format!(
                     "connect #{i} to {sa}: {}",
                     io::Error::from_raw_os_error(err)
@@ -274,7 +290,70 @@ fn connect_many(sa: &SocketAddr, n: u32, parallel: bool) -> Result<Vec<File>> {
         set_timeouts(&f);
         out.push(f);
     }
-    Ok(out)
+    Ok((out, failed))
+}
+
+/// Accepts up to `n` connections on its own thread, one echo thread each, until
+/// stopped.
+struct Acceptor {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Result<Vec<std::thread::JoinHandle<Result<File>>>>>,
+}
+
+impl Acceptor {
+    fn start(l: &OwnedFd, n: u32, bytes: u64) -> Result<Acceptor> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let lfd = l.try_clone().context("dup listener")?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut hs = Vec::new();
+            let until = Instant::now() + IO_TIMEOUT * 3;
+            while (hs.len() as u32) < n && !stop2.load(Ordering::Acquire) {
+                if Instant::now() > until {
+                    return Err(LabError::msg(format!(
+                        "accepted only {} of {n} connections",
+                        hs.len()
+                    )));
+                }
+                let mut p = libc::pollfd {
+                    fd: lfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
+                    continue;
+                }
+                let c = accept_one(&lfd, Instant::now() + Duration::from_secs(1))?;
+                hs.push(std::thread::spawn(move || echo(c, bytes)));
+            }
+            Ok(hs)
+        });
+        Ok(Acceptor { stop, thread })
+    }
+
+    /// Stops accepting and waits for the echo threads: the served sockets (still
+    /// open) and how many echo threads failed.
+    fn finish(self) -> Result<(Vec<File>, u32)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let hs = self
+            .thread
+            .join()
+            .map_err(|_| LabError::msg("accept thread panicked"))??;
+        let mut files = Vec::new();
+        let mut failed = 0;
+        for h in hs {
+            match h
+                .join()
+                .map_err(|_| LabError::msg("echo thread panicked"))?
+            {
+                Ok(f) => files.push(f),
+                Err(_) => failed += 1,
+            }
+        }
+        Ok((files, failed))
+    }
 }
 
 /// Writes `bytes` patterned bytes and checks the echo (writer on its own thread so
@@ -346,152 +425,157 @@ fn batches(w: &Workload) -> Vec<u32> {
     v
 }
 
+/// What a workload run saw.
+pub struct Outcome {
+    /// `smc_diag` of every connection, sampled while established.
+    pub conns: Vec<ConnDiag>,
+    /// Connects that failed (only with `tolerate_errors`).
+    pub failed_connects: u32,
+}
+
+fn check_failures(w: &Workload, connect_failed: u32, echo_failed: u32) -> Result<()> {
+    if !w.tolerate_errors && (connect_failed > 0 || echo_failed > 0) {
+        return Err(LabError::msg(format!(
+            "{connect_failed} connects and {echo_failed} echo sessions failed"
+        )));
+    }
+    Ok(())
+}
+
 /// Server and client in one VM; returns every connection's diag (both ends).
-pub fn pair(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
+pub fn pair(w: &Workload, vm: &str) -> Result<Outcome> {
     let sa = parse_addr(w)?;
     let l = listen(w)?;
-    let mut all = Vec::new();
+    let mut out = Outcome {
+        conns: Vec::new(),
+        failed_connects: 0,
+    };
     for (bi, n) in batches(w).into_iter().enumerate() {
-        let until = Instant::now() + IO_TIMEOUT * 2;
-        let bytes = w.bytes;
-        let lfd = l.try_clone().context("dup listener")?;
-        let server = std::thread::spawn(move || -> Result<Vec<File>> {
-            let mut hs = Vec::new();
-            for _ in 0..n {
-                let c = accept_one(&lfd, until)?;
-                hs.push(std::thread::spawn(move || echo(c, bytes)));
-            }
-            hs.into_iter()
-                .map(|h| {
-                    h.join()
-                        .map_err(|_| LabError::msg("echo thread panicked"))?
-                })
-                .collect()
-        });
-        let clients = connect_many(&sa, n, w.parallel)?;
+        let acc = Acceptor::start(&l, n, w.bytes)?;
+        let (clients, failed) = connect_many(&sa, n, w.parallel, w.tolerate_errors)?;
         for (i, c) in clients.iter().enumerate() {
             exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
         }
-        let served = server
-            .join()
-            .map_err(|_| LabError::msg("server thread panicked"))?
+        // every successful connection was accepted (its echo came back)
+        let (served, echo_failed) = acc
+            .finish()
             .with_context(|| format!("server, batch {bi}"))?;
-        all.extend(sample(w, vm)?);
+        out.conns.extend(sample(w, vm)?);
+        out.failed_connects += failed;
         drop(clients);
         drop(served);
+        check_failures(w, failed, echo_failed)?;
     }
-    Ok(all)
+    Ok(out)
 }
 
 fn ctl_port(w: &Workload) -> u16 {
     w.port.wrapping_add(1000)
 }
 
-/// Server VM: listens, answers the client's "hello" with "ready", echoes, samples,
-/// and closes a batch once the client says "done <batch>".
-pub fn serve(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
-    let l = listen(w)?;
-    let any: IpAddr = if parse_addr(w)?.is_ipv6() {
-        "::".parse().context("::")?
-    } else {
-        "0.0.0.0".parse().context("0.0.0.0")?
-    };
-    let ctl =
-        UdpSocket::bind(SocketAddr::new(any, ctl_port(w))).context("bind UDP control port")?;
-    ctl.set_read_timeout(Some(Duration::from_millis(200)))
-        .context("UDP timeout")?;
-    let ctl2 = ctl.try_clone().context("dup UDP socket")?;
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<u32>();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let responder = std::thread::spawn(move || {
-        let mut buf = [0u8; 64];
-        while !stop2.load(std::sync::atomic::Ordering::Acquire) {
-            if let Ok((n, from)) = ctl2.recv_from(&mut buf) {
-                let m = String::from_utf8_lossy(&buf[..n]).to_string();
-                if m == "hello" {
-                    let _ = ctl2.send_to(b"ready", from);
-                } else if let Some(b) = m.strip_prefix("done ").and_then(|b| b.parse().ok()) {
-                    let _ = done_tx.send(b);
-                }
-            }
-        }
-    });
-    let result = (|| -> Result<Vec<ConnDiag>> {
-        let mut all = Vec::new();
-        for (bi, n) in batches(w).into_iter().enumerate() {
-            let until = Instant::now() + IO_TIMEOUT * 3;
-            let mut hs = Vec::new();
-            for _ in 0..n {
-                let c = accept_one(&l, until).with_context(|| format!("batch {bi}"))?;
-                let bytes = w.bytes;
-                hs.push(std::thread::spawn(move || echo(c, bytes)));
-            }
-            let served: Vec<File> = hs
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .map_err(|_| LabError::msg("echo thread panicked"))?
-                })
-                .collect::<Result<_>>()?;
-            all.extend(sample(w, vm)?);
-            loop {
-                match done_rx.recv_timeout(IO_TIMEOUT) {
-                    Ok(b) if b == bi as u32 => break,
-                    Ok(_) => continue,
-                    Err(_) => return Err(LabError::msg(format!("no 'done {bi}' from the client"))),
-                }
-            }
-            drop(served);
-        }
-        Ok(all)
-    })();
-    stop.store(true, std::sync::atomic::Ordering::Release);
-    let _ = responder.join();
-    drop(ctl);
-    result
-}
-
-/// Client VM: waits for the server's "ready", then connects, exchanges, samples,
-/// says "done <batch>", closes.
-pub fn connect(w: &Workload, vm: &str) -> Result<Vec<ConnDiag>> {
-    let sa = parse_addr(w)?;
-    let any: IpAddr = if sa.is_ipv6() {
-        "::".parse().context("::")?
-    } else {
-        "0.0.0.0".parse().context("0.0.0.0")?
-    };
-    let ctl = UdpSocket::bind(SocketAddr::new(any, 0)).context("bind UDP")?;
-    ctl.set_read_timeout(Some(Duration::from_millis(250)))
-        .context("UDP timeout")?;
-    let server_ctl = SocketAddr::new(sa.ip(), ctl_port(w));
-    let until = Instant::now() + IO_TIMEOUT * 2;
-    let mut buf = [0u8; 16];
-    loop {
-        if Instant::now() > until {
-            return Err(LabError::msg(format!(
-                "server {server_ctl} never said ready"
-            )));
-        }
-        let _ = ctl.send_to(b"hello", server_ctl);
-        if let Ok((n, _)) = ctl.recv_from(&mut buf) {
-            if &buf[..n] == b"ready" {
-                break;
+/// Waits on the control socket for `want`, answering "hello" with "ready" meanwhile.
+fn wait_ctl(ctl: &UdpSocket, want: &str) -> Result<SocketAddr> {
+    let until = Instant::now() + IO_TIMEOUT * 3;
+    let mut buf = [0u8; 64];
+    while Instant::now() < until {
+        if let Ok((n, from)) = ctl.recv_from(&mut buf) {
+            let m = &buf[..n];
+            if m == b"hello" {
+                let _ = ctl.send_to(b"ready", from);
+            } else if m == want.as_bytes() {
+                return Ok(from);
             }
         }
     }
-    let mut all = Vec::new();
+    Err(LabError::msg(format!("no {want:?} from the client VM")))
+}
+
+/// Sends `msg` until `reply` comes back.
+fn ask_ctl(ctl: &UdpSocket, to: SocketAddr, msg: &str, reply: &str) -> Result<()> {
+    let until = Instant::now() + IO_TIMEOUT * 3;
+    let mut buf = [0u8; 64];
+    while Instant::now() < until {
+        let _ = ctl.send_to(msg.as_bytes(), to);
+        if let Ok((n, _)) = ctl.recv_from(&mut buf) {
+            if &buf[..n] == reply.as_bytes() {
+                return Ok(());
+            }
+        }
+    }
+    Err(LabError::msg(format!(
+        "server VM {to} never answered {msg:?} with {reply:?}"
+    )))
+}
+
+fn unspecified(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// Server VM. Per batch: accept and echo; when the client says "sampled <b>", sample
+/// `smc_diag` and answer "ack <b>"; close after "done <b>" (the client closes first:
+/// an SMC-R close sends its final CDC over the link, so the peer must be alive).
+pub fn serve(w: &Workload, vm: &str) -> Result<Outcome> {
+    let l = listen(w)?;
+    let ctl = UdpSocket::bind(SocketAddr::new(
+        unspecified(parse_addr(w)?.is_ipv6()),
+        ctl_port(w),
+    ))
+    .context("bind UDP control port")?;
+    ctl.set_read_timeout(Some(Duration::from_millis(200)))
+        .context("UDP timeout")?;
+    let mut out = Outcome {
+        conns: Vec::new(),
+        failed_connects: 0,
+    };
     for (bi, n) in batches(w).into_iter().enumerate() {
-        let clients = connect_many(&sa, n, w.parallel)?;
+        let acc = Acceptor::start(&l, n, w.bytes)?;
+        let client = wait_ctl(&ctl, &format!("sampled {bi}"))?;
+        let (served, echo_failed) = acc.finish().with_context(|| format!("batch {bi}"))?;
+        out.conns.extend(sample(w, vm)?);
+        let _ = ctl.send_to(format!("ack {bi}").as_bytes(), client);
+        wait_ctl(&ctl, &format!("done {bi}"))?;
+        drop(served);
+        check_failures(w, 0, echo_failed)?;
+    }
+    Ok(out)
+}
+
+/// Client VM: waits for the server's "ready"; per batch connects, exchanges,
+/// samples, says "sampled <b>" until "ack <b>", closes, says "done <b>".
+pub fn connect(w: &Workload, vm: &str) -> Result<Outcome> {
+    let sa = parse_addr(w)?;
+    let ctl = UdpSocket::bind(SocketAddr::new(unspecified(sa.is_ipv6()), 0)).context("bind UDP")?;
+    ctl.set_read_timeout(Some(Duration::from_millis(250)))
+        .context("UDP timeout")?;
+    let server_ctl = SocketAddr::new(sa.ip(), ctl_port(w));
+    ask_ctl(&ctl, server_ctl, "hello", "ready")?;
+    let mut out = Outcome {
+        conns: Vec::new(),
+        failed_connects: 0,
+    };
+    for (bi, n) in batches(w).into_iter().enumerate() {
+        let (clients, failed) = connect_many(&sa, n, w.parallel, w.tolerate_errors)?;
         for (i, c) in clients.iter().enumerate() {
             exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
         }
-        all.extend(sample(w, vm)?);
+        out.conns.extend(sample(w, vm)?);
+        out.failed_connects += failed;
+        ask_ctl(
+            &ctl,
+            server_ctl,
+            &format!("sampled {bi}"),
+            &format!("ack {bi}"),
+        )?;
+        drop(clients);
         for _ in 0..3 {
             let _ = ctl.send_to(format!("done {bi}").as_bytes(), server_ctl);
             std::thread::sleep(Duration::from_millis(50));
         }
-        drop(clients);
+        check_failures(w, failed, 0)?;
     }
-    Ok(all)
+    Ok(out)
 }
