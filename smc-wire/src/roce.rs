@@ -262,6 +262,16 @@ impl BthRepr {
         })
     }
 
+    /// Brings the bit fields into range (PadCnt 2 bits, TVer 4, reserved 7, QP and PSN 24).
+    pub fn normalize(&mut self) {
+        use field::bth as f;
+        self.pad_count &= f::PAD_MASK >> f::PAD_SHIFT;
+        self.tver &= f::TVER_MASK;
+        self.resv7 &= !f::ACK;
+        self.dest_qp &= 0x00ff_ffff;
+        self.psn &= 0x00ff_ffff;
+    }
+
     /// Bytes `emit` writes (12).
     pub fn buffer_len(&self) -> usize {
         field::bth::LEN
@@ -362,6 +372,12 @@ impl GrhRepr {
             },
             anomalies: crate::error::Anomalies::new(),
         })
+    }
+
+    /// Brings IPVer (4 bits) and FlowLabel (20 bits) into range.
+    pub fn normalize(&mut self) {
+        self.ip_ver &= 0x0f;
+        self.flow_label &= 0x000f_ffff;
     }
 
     /// Bytes `emit` writes (40).

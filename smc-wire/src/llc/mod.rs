@@ -274,6 +274,38 @@ impl LlcHeader {
         }
     }
 
+    /// Makes the header self-consistent for a message of `layout_len` bytes, as
+    /// `smc_llc_init_msg_hdr` writes it: `V1` exactly for version 0, nibbles in range, the
+    /// length equal to the message length, `Ambiguous` only when both length bytes are equal.
+    pub fn normalize(&mut self, layout_len: usize) {
+        self.version &= field::NIBBLE;
+        let len16 = u16::try_from(layout_len).unwrap_or(u16::MAX);
+        self.length = match self.length {
+            LlcLength::V1 {
+                reserved,
+                add_link_rej_rsn,
+                ..
+            } if self.version == 0 => LlcLength::V1 {
+                length: u8::try_from(layout_len).unwrap_or(u8::MAX),
+                reserved: reserved & field::NIBBLE,
+                add_link_rej_rsn: add_link_rej_rsn & field::NIBBLE,
+            },
+            LlcLength::V1 { .. } => LlcLength::V2 {
+                length: len16,
+                order: canonical_order(len16, HostOrder::Little),
+            },
+            LlcLength::V2 { .. } if self.version == 0 => LlcLength::V1 {
+                length: u8::try_from(layout_len).unwrap_or(u8::MAX),
+                reserved: 0,
+                add_link_rej_rsn: 0,
+            },
+            LlcLength::V2 { order, .. } => LlcLength::V2 {
+                length: len16,
+                order: canonical_order(len16, order),
+            },
+        };
+    }
+
     /// Reads the header of a message whose layout is `layout_len` bytes (`b` holds ≥ 4 bytes).
     fn decode(b: &[u8], layout_len: usize, an: &mut Anomalies) -> LlcHeader {
         let p = LlcPacket::new_unchecked(b);
@@ -985,6 +1017,91 @@ pub(crate) fn ser_hex<S: serde::Serializer, const N: usize>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     serde::Serialize::serialize(&Hex(a), s)
+}
+
+/// The order a decoder finds for `v` written in `order` when `v` is what the layout expects:
+/// `Ambiguous` exactly when both bytes are equal.
+fn canonical_order(v: u16, order: HostOrder) -> HostOrder {
+    let b = v.to_be_bytes();
+    match order {
+        _ if b[0] == b[1] => HostOrder::Ambiguous,
+        HostOrder::Ambiguous => HostOrder::Little,
+        o => o,
+    }
+}
+
+/// Re-reads a host-order count the way the decoder will find it (same bytes on the wire).
+pub(crate) fn canonical_count(
+    v: u16,
+    order: HostOrder,
+    expected: usize,
+    hint: Option<HostOrder>,
+) -> (u16, HostOrder) {
+    let b = order
+        .write(v, "")
+        .unwrap_or_else(|_| HostOrder::Little.write(v, "").unwrap_or([0, 0]));
+    let found = HostOrder::detect(b, Some(expected), hint);
+    (found.read(b), found)
+}
+
+impl LlcRepr<'_> {
+    /// Makes the message self-consistent, as Linux would build it from the same values: the
+    /// header's form matches its version, the length is the message length, 24-bit fields
+    /// and nibbles are in range, the ADD LINK v2 extension travels in a v2 header, the DELETE
+    /// RKEY body form follows the version, and host-order counts are the values a decoder reads
+    /// from the emitted bytes. Borrowed lists are not touched, so a v2 message whose lists are
+    /// too short for 44 bytes stays unrepresentable (the kernel drops it).
+    pub fn normalize(&mut self) {
+        fn v2(h: &mut LlcHeader) {
+            h.version &= field::NIBBLE;
+            if h.version == 0 {
+                h.version = 2;
+            }
+        }
+        match self {
+            LlcRepr::ConfirmLink(r) => {
+                r.sender_qp_num &= 0x00ff_ffff;
+                r.header.normalize(r.buffer_len());
+            }
+            LlcRepr::AddLink(r) => {
+                r.sender_qp_num &= 0x00ff_ffff;
+                r.initial_psn &= 0x00ff_ffff;
+                r.reserved3 &= field::NIBBLE;
+                r.qp_mtu &= field::NIBBLE;
+                if r.v2_ext.is_some() {
+                    v2(&mut r.header);
+                }
+                let len = r.buffer_len();
+                r.header.normalize(len);
+                let hint = r.header.host_order();
+                if let Some(x) = &mut r.v2_ext {
+                    x.reserved &= 0x7f;
+                    let (n, o) = canonical_count(x.num_rkeys, x.num_rkeys_order, x.rt.len(), hint);
+                    x.num_rkeys = n;
+                    x.num_rkeys_order = o;
+                }
+            }
+            LlcRepr::AddLinkCont(r) => r.header.normalize(r.buffer_len()),
+            LlcRepr::DeleteLink(r) => r.header.normalize(r.buffer_len()),
+            LlcRepr::RequestAddLink(r) => {
+                if r.gid.raw().len() != field::MSG_LEN - link::field::req_add_link::GID.start {
+                    v2(&mut r.header);
+                }
+                r.header.normalize(r.buffer_len());
+            }
+            LlcRepr::ConfirmRkey(r) => r.header.normalize(r.buffer_len()),
+            LlcRepr::TestLink(r) => r.header.normalize(r.buffer_len()),
+            LlcRepr::ConfirmRkeyCont(r) => r.header.normalize(r.buffer_len()),
+            LlcRepr::DeleteRkey(r) => {
+                match r.body {
+                    DeleteRkeyBody::V1 { .. } => r.header.version = 0,
+                    DeleteRkeyBody::V2 { .. } => v2(&mut r.header),
+                }
+                r.header.normalize(r.buffer_len());
+            }
+            LlcRepr::Unknown(_) => {}
+        }
+    }
 }
 
 /// `to_vec` for every message representation (convenience for peers and tests).
