@@ -112,6 +112,8 @@ struct Wire {
     synack_with_option: usize,
     synack_without_option: usize,
     roce_frames: usize,
+    /// First byte (LLC type, 0xFE = CDC) of every RoCEv2 RC SEND Only payload (§8.4).
+    roce_sends: Vec<u8>,
 }
 
 fn read_wire(path: &Path) -> Wire {
@@ -126,6 +128,7 @@ fn read_wire(path: &Path) -> Wire {
         synack_with_option: 0,
         synack_without_option: 0,
         roce_frames: 0,
+        roce_sends: vec![],
     };
     let mut at = 24;
     while at + 16 <= b.len() {
@@ -146,6 +149,10 @@ fn read_wire(path: &Path) -> Wire {
         };
         if proto == 17 && l4.len() >= 4 && u16::from_be_bytes([l4[2], l4[3]]) == 4791 {
             w.roce_frames += 1;
+            // UDP 8 + BTH 12; opcode 0x04 = RC SEND Only
+            if l4.len() > 20 && l4[8] == 0x04 {
+                w.roce_sends.push(l4[20]);
+            }
         }
         if proto != 6 || l4.len() < 20 {
             continue;
@@ -228,6 +235,12 @@ fn deb_smcr_two_vms_soft_roce() {
     assert_eq!(t.iter().filter(|x| **x == CLC_CONFIRM).count(), 3, "{t:?}");
     assert!(!t.contains(&CLC_DECLINE), "{t:?}");
     assert!(w.roce_frames > 10, "RoCEv2 LLC/CDC/RDMA frames on the wire");
+    // the reused link group registers the new RMBs with CONFIRM RKEY
+    assert!(
+        w.roce_sends.contains(&LLC_V2_CONFIRM_RKEY),
+        "{:x?}",
+        w.roce_sends
+    );
 }
 
 #[test]
@@ -268,6 +281,28 @@ fn deb_smcr_cdc_cursor_wraps() {
             "{ci:#?}"
         );
     }
+}
+
+/// LLC v2 types: v1 type + 0x20 (reference §8.2).
+const LLC_V2_CONFIRM_LINK: u8 = 0x21;
+const LLC_V2_TEST_LINK: u8 = 0x27;
+const LLC_V2_CONFIRM_RKEY: u8 = 0x26;
+
+#[test]
+#[ignore = "kernel lab"]
+fn deb_smcr_idle_link_sends_test_link() {
+    let r = run("deb-smcr-testlink");
+    assert_eq!(r.diag.connections.len(), 2);
+    for c in &r.diag.connections {
+        assert_eq!(c.mode, Mode::SmcR, "{c:#?}");
+    }
+    let w = read_wire(&r.pcap);
+    assert!(w.roce_sends.contains(&LLC_V2_CONFIRM_LINK));
+    assert!(
+        w.roce_sends.contains(&LLC_V2_TEST_LINK),
+        "no TEST LINK: {:x?}",
+        w.roce_sends
+    );
 }
 
 // ------------------------------- our SMC_LO kernel -------------------------------

@@ -39,6 +39,10 @@ pub struct Workload {
     /// Count failed connects / echo sessions instead of failing the step.
     #[serde(default)]
     pub tolerate_errors: bool,
+    /// Keep the connections open and idle this long after the echo, before
+    /// sampling (e.g. to let an SMC-R link send TEST LINK).
+    #[serde(default)]
+    pub hold_ms: u64,
 }
 
 /// A guest step.

@@ -337,9 +337,8 @@ pub fn run_scenario(p: &Prepared, sc: &Scenario, out_root: &Path) -> Result<Outc
         failed_connects,
         connections,
     };
-    let json = serde_json::to_string_pretty(&diag).context("serialising diag")?;
-    fs::write(dir.join(format!("{}.diag.json", sc.name)), json + "\n")
-        .context("writing diag JSON")?;
+    let json = diag_json(&diag)?;
+    fs::write(dir.join(format!("{}.diag.json", sc.name)), json).context("writing diag JSON")?;
     let secs = t.elapsed().as_secs_f64();
     log(format!(
         "scenario {} done in {secs:.1}s: {} connections -> {}",
@@ -353,6 +352,33 @@ pub fn run_scenario(p: &Prepared, sc: &Scenario, out_root: &Path) -> Result<Outc
         pcap,
         secs,
     })
+}
+
+/// The diag JSON as written to disk: pretty-printed, except one line per connection
+/// (runs with hundreds of connections stay small and diff well).
+pub fn diag_json(d: &ScenarioDiag) -> Result<String> {
+    let head = ScenarioDiag {
+        connections: Vec::new(),
+        ..d.clone()
+    };
+    let head = serde_json::to_string_pretty(&head).context("serialising diag")?;
+    let mut rows = Vec::with_capacity(d.connections.len());
+    for c in &d.connections {
+        rows.push(format!(
+            "    {}",
+            serde_json::to_string(c).context("serialising diag")?
+        ));
+    }
+    let body = if rows.is_empty() {
+        "[]".to_string()
+    } else {
+        format!("[\n{}\n  ]", rows.join(",\n"))
+    };
+    Ok(head.replacen(
+        "\"connections\": []",
+        &format!("\"connections\": {body}"),
+        1,
+    ) + "\n")
 }
 
 /// Counts the records of a classic pcap file (written by QEMU's filter-dump).

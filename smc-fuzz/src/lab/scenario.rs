@@ -51,6 +51,7 @@ fn w(addr: &str, port: u16, conns: u32, bytes: u64) -> Workload {
         limit_hs: false,
         backlog: 128,
         tolerate_errors: false,
+        hold_ms: 0,
     }
 }
 
@@ -179,6 +180,37 @@ pub fn catalogue() -> Vec<Scenario> {
             kernel: KernelKind::Debian,
             topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45400, 1, 1 << 20), 192),
             timeout_secs: 300,
+        },
+        Scenario {
+            name: "deb-smcr-testlink",
+            about: "Debian kernel, two VMs, SMC-R with net.smc.smcr_testlink_time = 1 s and the connection idle for 4 s: TEST LINK on the wire",
+            kernel: KernelKind::Debian,
+            topology: {
+                let mut t = pair(
+                    srv.clone(),
+                    cli.clone(),
+                    Workload {
+                        hold_ms: 4000,
+                        ..w(SRV_IP, 45450, 1, 4096)
+                    },
+                    192,
+                );
+                if let Topology::Pair { a, b, .. } = &mut t {
+                    for steps in [a, b] {
+                        // smcr_testlink_time is read when the link group is created
+                        // (smc_llc_lgr_init, net/smc/smc_llc.c): set it before connecting
+                        steps.insert(
+                            1,
+                            Step::Sysctl {
+                                key: "net.smc.smcr_testlink_time".into(),
+                                value: "1".into(),
+                            },
+                        );
+                    }
+                }
+                t
+            },
+            timeout_secs: 240,
         },
         Scenario {
             name: "lo-noueid",

@@ -456,6 +456,7 @@ pub fn pair(w: &Workload, vm: &str) -> Result<Outcome> {
         for (i, c) in clients.iter().enumerate() {
             exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
         }
+        std::thread::sleep(Duration::from_millis(w.hold_ms));
         // every successful connection was accepted (its echo came back)
         let (served, echo_failed) = acc
             .finish()
@@ -562,6 +563,7 @@ pub fn connect(w: &Workload, vm: &str) -> Result<Outcome> {
         for (i, c) in clients.iter().enumerate() {
             exchange(c, w.bytes, i).with_context(|| format!("batch {bi}"))?;
         }
+        std::thread::sleep(Duration::from_millis(w.hold_ms));
         out.conns.extend(sample(w, vm)?);
         out.failed_connects += failed;
         ask_ctl(
