@@ -1,0 +1,562 @@
+//! The flow table: per-connection state keyed by the TCP 4-tuple, bounded in size and idle time.
+//!
+//! # Keys
+//! [`FlowKey`] is canonical: both directions of a connection give the same key, the endpoint that
+//! sorts first being `a`; [`FlowKey::new`] also says which way the packet went.
+//!
+//! # Bounds and eviction (style §4.4 "memcap"; counter-example §4.5)
+//! At most `max_flows` flows are held. The table is a dense slab of slots threaded on an intrusive
+//! least-recently-seen list (index links, no allocation per touch) plus a hash map from key to
+//! slot, so lookup, touch, insert and evicting the stalest flow are all O(1):
+//! - **Full.** Inserting into a full table evicts the least recently seen flow. Its state is
+//!   parked and handed to the caller's callback at the next [`FlowTable::evict_idle`],
+//!   [`FlowTable::take_evicted`] or [`FlowTable::drain`] call, so every evicted connection still
+//!   gets its verdict. At most `max_flows` states are parked; beyond that (a caller that never
+//!   collects) the oldest parked one is dropped and counted in
+//!   [`FlowTableStats::evicted_unreported`].
+//! - **Idle.** [`FlowTable::evict_idle`] removes flows not seen for `idle_timeout_secs` of capture
+//!   time, stalest first; it stops at the first flow that is not idle, so a call costs O(1 + evicted).
+//!   A timeout of 0 disables idle eviction.
+//!
+//! # Time
+//! The table keeps a clock: the latest timestamp passed to [`FlowTable::get_or_insert_with`] or
+//! [`FlowTable::evict_idle`] (it never goes back, so captures with out-of-order timestamps or
+//! several files do not reorder the list). [`FlowTable::get_mut`] marks a flow seen at that clock.
+//!
+//! # Hashing
+//! `ahash` with a per-table random key: fast on the 40-byte keys, and a capture crafted to collide
+//! flows in the hash map (keys are attacker-controlled in a capture of hostile traffic) cannot
+//! degrade lookups, which a fixed-key hasher like FxHash would allow.
+//!
+//! Memory: the slab, map and parked list each hold at most `max_flows` entries; nothing grows with
+//! the capture except counters.
+
+use crate::source::Timestamp;
+use ahash::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+
+/// A connection's number, in order of its first packet (0, 1, 2, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Which way a packet went relative to its [`FlowKey`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From endpoint `a` to endpoint `b`.
+    AtoB,
+    /// From endpoint `b` to endpoint `a`.
+    BtoA,
+}
+
+impl Direction {
+    /// The other direction.
+    pub const fn reverse(self) -> Direction {
+        match self {
+            Direction::AtoB => Direction::BtoA,
+            Direction::BtoA => Direction::AtoB,
+        }
+    }
+    /// 0 for `AtoB`, 1 for `BtoA`: an index into per-direction arrays.
+    pub const fn index(self) -> usize {
+        match self {
+            Direction::AtoB => 0,
+            Direction::BtoA => 1,
+        }
+    }
+}
+
+/// A TCP (or UDP) connection's endpoints, the same for both directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    a: (IpAddr, u16),
+    b: (IpAddr, u16),
+}
+
+impl FlowKey {
+    /// The key of a packet from `src:sport` to `dst:dport`, and its direction (`AtoB` when the
+    /// source sorts first, by address then port).
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, Direction) {
+        let (s, d) = ((src, sport), (dst, dport));
+        if s <= d {
+            (FlowKey { a: s, b: d }, Direction::AtoB)
+        } else {
+            (FlowKey { a: d, b: s }, Direction::BtoA)
+        }
+    }
+    /// The endpoint that sorts first.
+    pub fn a(&self) -> (IpAddr, u16) {
+        self.a
+    }
+    /// The endpoint that sorts second.
+    pub fn b(&self) -> (IpAddr, u16) {
+        self.b
+    }
+    /// (source, destination) of a packet going `dir`.
+    pub fn endpoints(&self, dir: Direction) -> ((IpAddr, u16), (IpAddr, u16)) {
+        match dir {
+            Direction::AtoB => (self.a, self.b),
+            Direction::BtoA => (self.b, self.a),
+        }
+    }
+}
+
+/// Counters of a [`FlowTable`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowTableStats {
+    /// Flows held now.
+    pub live: usize,
+    /// Most flows held at once.
+    pub peak: usize,
+    /// Flows ever inserted.
+    pub created: u64,
+    /// Flows evicted because the table was full.
+    pub evicted_full: u64,
+    /// Flows evicted because they were idle.
+    pub evicted_idle: u64,
+    /// Evicted states dropped without reaching a callback (more than `max_flows` parked).
+    pub evicted_unreported: u64,
+}
+
+/// No slot.
+const NIL: u32 = u32::MAX;
+
+/// One flow's slot on the slab and the least-recently-seen list.
+struct Slot<T> {
+    key: FlowKey,
+    id: ConnId,
+    last_seen: Timestamp,
+    /// Towards the most recently seen end.
+    newer: u32,
+    /// Towards the least recently seen end.
+    older: u32,
+    state: T,
+}
+
+/// Per-flow state `T`, bounded in count and idle time. See the [module docs](self).
+pub struct FlowTable<T> {
+    /// Key → index in `slots`.
+    map: HashMap<FlowKey, u32, RandomState>,
+    /// Every held flow, densely (removal moves the last slot into the hole).
+    slots: Vec<Slot<T>>,
+    /// Most recently seen slot.
+    newest: u32,
+    /// Least recently seen slot: the next to evict.
+    oldest: u32,
+    parked: VecDeque<(ConnId, T)>,
+    max_flows: usize,
+    idle_timeout_nanos: i128,
+    clock: Timestamp,
+    next_id: u64,
+    stats: FlowTableStats,
+}
+
+impl<T> FlowTable<T> {
+    /// A table of at most `max_flows` flows (at least 1, below 2^32 - 1), evicting flows idle
+    /// for `idle_timeout_secs` (0: never).
+    pub fn new(max_flows: usize, idle_timeout_secs: u64) -> Self {
+        let max_flows = max_flows.clamp(1, NIL as usize - 1);
+        FlowTable {
+            map: HashMap::with_hasher(RandomState::new()),
+            slots: Vec::new(),
+            newest: NIL,
+            oldest: NIL,
+            parked: VecDeque::new(),
+            max_flows,
+            idle_timeout_nanos: i128::from(idle_timeout_secs) * 1_000_000_000,
+            clock: Timestamp::default(),
+            next_id: 0,
+            stats: FlowTableStats::default(),
+        }
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot<T>> {
+        self.slots.get(i as usize)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Slot<T>> {
+        self.slots.get_mut(i as usize)
+    }
+
+    /// Points the neighbours of the slot now at `i` (or the list ends) at `i`.
+    fn relink(&mut self, i: u32, newer: u32, older: u32) {
+        match self.slot_mut(newer) {
+            Some(n) => n.older = i,
+            None => self.newest = i,
+        }
+        match self.slot_mut(older) {
+            Some(o) => o.newer = i,
+            None => self.oldest = i,
+        }
+    }
+
+    /// Takes slot `i` off the list.
+    fn unlink(&mut self, i: u32) {
+        let Some((newer, older)) = self.slot(i).map(|s| (s.newer, s.older)) else {
+            return;
+        };
+        match self.slot_mut(newer) {
+            Some(n) => n.older = older,
+            None => self.newest = older,
+        }
+        match self.slot_mut(older) {
+            Some(o) => o.newer = newer,
+            None => self.oldest = newer,
+        }
+    }
+
+    /// Puts slot `i` at the most recently seen end.
+    fn link_newest(&mut self, i: u32) {
+        let old_newest = self.newest;
+        if let Some(s) = self.slot_mut(i) {
+            s.newer = NIL;
+            s.older = old_newest;
+        }
+        match self.slot_mut(old_newest) {
+            Some(n) => n.newer = i,
+            None => self.oldest = i,
+        }
+        self.newest = i;
+    }
+
+    /// Marks slot `i` seen now.
+    fn touch(&mut self, i: u32) {
+        let now = self.clock;
+        if let Some(s) = self.slot_mut(i) {
+            s.last_seen = now;
+        }
+        if self.newest != i {
+            self.unlink(i);
+            self.link_newest(i);
+        }
+    }
+
+    /// Removes slot `i` from the map, list and slab; returns its id and state.
+    fn take_slot(&mut self, i: u32) -> Option<(ConnId, T)> {
+        if i as usize >= self.slots.len() {
+            return None;
+        }
+        self.unlink(i);
+        let removed = self.slots.swap_remove(i as usize);
+        self.map.remove(&removed.key);
+        // the last slot moved into the hole: fix its map entry and its neighbours' links
+        if let Some((key, newer, older)) = self.slot(i).map(|s| (s.key, s.newer, s.older)) {
+            if let Some(m) = self.map.get_mut(&key) {
+                *m = i;
+            }
+            self.relink(i, newer, older);
+        }
+        self.stats.live = self.map.len();
+        Some((removed.id, removed.state))
+    }
+
+    fn park(&mut self, evicted: (ConnId, T)) {
+        if self.parked.len() >= self.max_flows {
+            self.parked.pop_front();
+            self.stats.evicted_unreported += 1;
+        }
+        self.parked.push_back(evicted);
+    }
+
+    /// The flow's state, created with `f(its ConnId)` if new; marks it seen at `now`.
+    /// Returns (id, state, whether it was created). A full table first evicts its least recently
+    /// seen flow (handed over later; see the module docs).
+    pub fn get_or_insert_with(
+        &mut self,
+        key: FlowKey,
+        now: Timestamp,
+        f: impl FnOnce(ConnId) -> T,
+    ) -> (ConnId, &mut T, bool) {
+        self.clock = self.clock.max(now);
+        let (i, new) = match self.map.get(&key) {
+            Some(&i) => {
+                self.touch(i);
+                (i, false)
+            }
+            None => (self.insert(key, f), true),
+        };
+        // `i` is a held slot: map values always index `slots`
+        let slot = &mut self.slots[i as usize];
+        (slot.id, &mut slot.state, new)
+    }
+
+    fn insert(&mut self, key: FlowKey, f: impl FnOnce(ConnId) -> T) -> u32 {
+        if self.map.len() >= self.max_flows {
+            if let Some(evicted) = self.take_slot(self.oldest) {
+                self.stats.evicted_full += 1;
+                self.park(evicted);
+            }
+        }
+        let id = ConnId(self.next_id);
+        self.next_id += 1;
+        // fewer than max_flows < NIL slots, so the index fits
+        let i = self.slots.len() as u32;
+        self.slots.push(Slot {
+            key,
+            id,
+            last_seen: self.clock,
+            newer: NIL,
+            older: NIL,
+            state: f(id),
+        });
+        self.link_newest(i);
+        self.map.insert(key, i);
+        self.stats.created += 1;
+        self.stats.live = self.map.len();
+        self.stats.peak = self.stats.peak.max(self.map.len());
+        i
+    }
+
+    /// The flow's id and state if it is held; marks it seen at the table's clock.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<(ConnId, &mut T)> {
+        let i = *self.map.get(key)?;
+        self.touch(i);
+        let slot = self.slot_mut(i)?;
+        Some((slot.id, &mut slot.state))
+    }
+
+    /// The flow's id and state if it is held, without marking it seen.
+    pub fn get(&self, key: &FlowKey) -> Option<(ConnId, &T)> {
+        let slot = self.slot(*self.map.get(key)?)?;
+        Some((slot.id, &slot.state))
+    }
+
+    /// Removes a flow, returning its state.
+    pub fn remove(&mut self, key: &FlowKey) -> Option<T> {
+        let i = *self.map.get(key)?;
+        self.take_slot(i).map(|(_, t)| t)
+    }
+
+    /// Hands over flows evicted for room, then removes flows idle for longer than the timeout at
+    /// `now` (stalest first), handing each to `on_evict`.
+    pub fn evict_idle(&mut self, now: Timestamp, mut on_evict: impl FnMut(ConnId, T)) {
+        self.clock = self.clock.max(now);
+        self.take_evicted(&mut on_evict);
+        if self.idle_timeout_nanos == 0 {
+            return;
+        }
+        while let Some(s) = self.slot(self.oldest) {
+            if self.clock.nanos_since(s.last_seen) <= self.idle_timeout_nanos {
+                break;
+            }
+            let Some((id, state)) = self.take_slot(self.oldest) else {
+                break;
+            };
+            self.stats.evicted_idle += 1;
+            on_evict(id, state);
+        }
+    }
+
+    /// Hands over the flows evicted to make room, oldest eviction first.
+    pub fn take_evicted(&mut self, mut f: impl FnMut(ConnId, T)) {
+        while let Some((id, state)) = self.parked.pop_front() {
+            f(id, state);
+        }
+    }
+
+    /// End of input: hands over evicted flows, then every held flow in [`ConnId`] order, leaving
+    /// the table empty.
+    pub fn drain(&mut self, mut f: impl FnMut(ConnId, T)) {
+        self.take_evicted(&mut f);
+        self.map.clear();
+        self.newest = NIL;
+        self.oldest = NIL;
+        self.stats.live = 0;
+        let mut held: Vec<Slot<T>> = std::mem::take(&mut self.slots);
+        held.sort_unstable_by_key(|s| s.id);
+        for s in held {
+            f(s.id, s.state);
+        }
+    }
+
+    /// Flows held now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// No flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Most flows held at once.
+    pub fn peak(&self) -> usize {
+        self.stats.peak
+    }
+
+    /// Flows evicted so far, because the table was full or because they were idle.
+    pub fn evicted(&self) -> u64 {
+        self.stats.evicted_full + self.stats.evicted_idle
+    }
+
+    /// All counters.
+    pub fn stats(&self) -> FlowTableStats {
+        self.stats
+    }
+
+    /// The most flows this table holds.
+    pub fn max_flows(&self) -> usize {
+        self.max_flows
+    }
+
+    /// The table's clock: the latest time it was given.
+    pub fn clock(&self) -> Timestamp {
+        self.clock
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn ts(secs: i64) -> Timestamp {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    fn key(port: u16) -> FlowKey {
+        FlowKey::new(
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port,
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            443,
+        )
+        .0
+    }
+
+    #[test]
+    fn key_is_order_independent() {
+        let c = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let s = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let (k1, d1) = FlowKey::new(c, 40000, s, 443);
+        let (k2, d2) = FlowKey::new(s, 443, c, 40000);
+        assert_eq!(k1, k2);
+        assert_eq!(d2, d1.reverse());
+        assert_eq!(k1.endpoints(d1), ((c, 40000), (s, 443)));
+        assert_eq!(k1.endpoints(d2), ((s, 443), (c, 40000)));
+        // same address, ports decide
+        let (k3, d3) = FlowKey::new(c, 9, c, 8);
+        assert_eq!((k3.a(), k3.b(), d3), ((c, 8), (c, 9), Direction::BtoA));
+    }
+
+    #[test]
+    fn ids_in_first_packet_order_and_lookup() {
+        let mut t = FlowTable::new(10, 60);
+        let (id0, s, new) = t.get_or_insert_with(key(1), ts(1), |id| id.0 * 100);
+        assert_eq!((id0, *s, new), (ConnId(0), 0, true));
+        let (id1, _, _) = t.get_or_insert_with(key(2), ts(2), |id| id.0 * 100);
+        let (again, s, new) = t.get_or_insert_with(key(1), ts(3), |_| 999);
+        assert_eq!((id1, again, *s, new), (ConnId(1), ConnId(0), 0, false));
+        *t.get_mut(&key(2)).unwrap().1 += 5;
+        assert_eq!(t.get(&key(2)), Some((ConnId(1), &105)));
+        assert_eq!(t.remove(&key(2)), Some(105));
+        assert_eq!(t.remove(&key(2)), None);
+        assert!(t.get_mut(&key(2)).is_none());
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn full_table_evicts_least_recently_seen_and_hands_it_over() {
+        let mut t = FlowTable::new(3, 0);
+        for p in 1..=3 {
+            t.get_or_insert_with(key(p), ts(i64::from(p)), |id| id.0);
+        }
+        // flow 1 is seen again, so flow 2 is now the stalest
+        t.get_mut(&key(1));
+        t.get_or_insert_with(key(1), ts(4), |_| 99);
+        t.get_or_insert_with(key(4), ts(5), |id| id.0);
+        assert_eq!(t.len(), 3);
+        assert!(t.get(&key(2)).is_none());
+        let mut got = Vec::new();
+        t.evict_idle(ts(5), |id, s| got.push((id, s)));
+        assert_eq!(got, vec![(ConnId(1), 1)]);
+        assert_eq!((t.stats().evicted_full, t.evicted(), t.peak()), (1, 1, 3));
+    }
+
+    #[test]
+    fn idle_eviction_stalest_first_and_stops_early() {
+        let mut t = FlowTable::new(100, 10);
+        for p in 0..5u16 {
+            t.get_or_insert_with(key(p), ts(i64::from(p) * 5), |_| p);
+        }
+        let mut got = Vec::new();
+        // at t=21, flows last seen at 0, 5 and 10 are idle for more than 10 s
+        t.evict_idle(ts(21), |_, s| got.push(s));
+        assert_eq!(got, vec![0, 1, 2]);
+        assert_eq!((t.len(), t.stats().evicted_idle), (2, 3));
+        // a flow touched by get_mut is seen at the clock (21)
+        t.get_mut(&key(3));
+        got.clear();
+        t.evict_idle(ts(31), |_, s| got.push(s));
+        assert_eq!(got, vec![4], "flow 3 was seen at 21, flow 4 at 20");
+        // the clock never goes back
+        t.evict_idle(ts(0), |_, _| panic!("nothing is idle"));
+        assert_eq!(t.clock(), ts(31));
+    }
+
+    #[test]
+    fn drain_in_conn_id_order_with_parked_first() {
+        let mut t = FlowTable::new(3, 0);
+        for p in [5u16, 3, 9, 1] {
+            t.get_or_insert_with(key(p), ts(0), |id| (p, id));
+        }
+        t.get_mut(&key(3));
+        let mut got = Vec::new();
+        t.drain(|id, (p, id2)| {
+            assert_eq!(id, id2);
+            got.push(p)
+        });
+        assert_eq!(got, vec![5, 3, 9, 1]);
+        assert!(t.is_empty());
+        // usable after draining
+        let (id, _, new) = t.get_or_insert_with(key(7), ts(0), |id| (7, id));
+        assert_eq!((id, new), (ConnId(4), true));
+    }
+
+    #[test]
+    fn bounded_under_a_flood_of_new_flows() {
+        let mut t = FlowTable::new(64, 0);
+        let mut seen = 0u64;
+        for i in 0..10_000u32 {
+            let k = FlowKey::new(
+                IpAddr::V4(Ipv4Addr::from(i)),
+                1,
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                2,
+            )
+            .0;
+            t.get_or_insert_with(k, ts(i64::from(i)), |_| i);
+            if i % 1000 == 0 {
+                t.take_evicted(|_, _| seen += 1);
+            }
+            assert!(t.len() <= 64 && t.slots.len() <= 64 && t.parked.len() <= 64);
+        }
+        t.drain(|_, _| seen += 1);
+        // every flow reached a callback except the parked ones dropped between collections
+        assert_eq!(seen + t.stats().evicted_unreported, 10_000);
+        assert_eq!(t.stats().created, 10_000);
+    }
+
+    #[test]
+    fn remove_keeps_the_list_consistent() {
+        let mut t = FlowTable::new(4, 1);
+        for p in 0..4u16 {
+            t.get_or_insert_with(key(p), ts(0), |_| p);
+        }
+        t.remove(&key(0)); // oldest
+        t.remove(&key(3)); // newest
+        t.remove(&key(1)); // middle
+        let mut got = Vec::new();
+        t.evict_idle(ts(10), |_, s| got.push(s));
+        assert_eq!(got, vec![2]);
+        assert!(t.is_empty());
+        assert_eq!((t.newest, t.oldest), (NIL, NIL));
+    }
+}
