@@ -255,6 +255,15 @@ fn deb_smcr_server_without_roce_declines_nosmcrdev() {
 
 #[test]
 #[ignore = "kernel lab"]
+fn deb_pnet_entry_client_proposes_server_declines_nosmcrdev() {
+    let r = run("deb-pnet-srv-norxe");
+    assert_declined(&r.diag, Role::Server, NOSMCRDEV);
+    let w = read_wire(&r.pcap);
+    assert_eq!(clc_types(&w), vec![CLC_PROPOSAL, CLC_DECLINE]);
+}
+
+#[test]
+#[ignore = "kernel lab"]
 fn deb_ueid_mismatch_server_declines() {
     let r = run("deb-ueid-mismatch");
     let srv = only(&r.diag, Role::Server);

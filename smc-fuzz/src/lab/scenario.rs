@@ -213,6 +213,33 @@ pub fn catalogue() -> Vec<Scenario> {
             timeout_secs: 240,
         },
         Scenario {
+            name: "deb-pnet-srv-norxe",
+            about: "Debian kernel, two VMs, client with a PNET entry tying eth0 to rxe0 (needed by 6.1), server without RoCE: SMC-Rv2 Proposal, Decline v2 NOSMCRDEV",
+            kernel: KernelKind::Debian,
+            topology: {
+                let mut t = pair(
+                    Side { rxe: false, ..srv.clone() },
+                    cli.clone(),
+                    w(SRV_IP, 45250, 1, 4096),
+                    0,
+                );
+                if let Topology::Pair { b, .. } = &mut t {
+                    // Debian 6.1's smc_pnet cannot find rxe's netdev by itself
+                    // (no ib_device_get_netdev there): tie them with a PNET ID
+                    b.push(Step::Pnet {
+                        pnetid: "LABNET".into(),
+                        eth: "eth0".into(),
+                        ib: "rxe0".into(),
+                        port: 1,
+                    });
+                    let c = b.remove(b.len() - 2);
+                    b.push(c);
+                }
+                t
+            },
+            timeout_secs: 240,
+        },
+        Scenario {
             name: "lo-noueid",
             about: "SMC_LO kernel, loopback-ism without a UEID: SMC-Dv2 Proposal, Decline v2 NOUEID",
             kernel: KernelKind::SmcLo,
