@@ -1,0 +1,158 @@
+//! `smcdump decode`: one raw message given as hex, e.g. copied from a kernel log, tshark or
+//! another tool's dump. CLC messages are recognised by their eyecatcher.
+
+use std::fmt;
+
+use smc_wire::{ClcRepr, Mode};
+
+use crate::output::text;
+
+/// What `decode_hex` produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeOutput {
+    /// The rendering (field tree or JSON), newline-terminated.
+    pub text: String,
+    /// True when the message is malformed (a kernel check fails, or it does not decode).
+    pub malformed: bool,
+}
+
+/// Why the input could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not hex.
+    BadHex(String),
+    /// Nothing recognisable.
+    Unrecognised(String),
+    /// Could not read the argument's file or stdin.
+    Read(String),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::BadHex(s) => write!(f, "not hex: {s}"),
+            DecodeError::Unrecognised(s) => write!(f, "{s}"),
+            DecodeError::Read(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Resolves the `decode` argument: hex text, `-` (stdin) or `@FILE`.
+pub fn read_hex_arg(arg: &str) -> Result<String, DecodeError> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| DecodeError::Read(format!("reading stdin: {e}")))?;
+        Ok(s)
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::read_to_string(path).map_err(|e| DecodeError::Read(format!("{path}: {e}")))
+    } else {
+        Ok(arg.to_string())
+    }
+}
+
+/// Parses hex leniently: whitespace, `:`, `-`, `0x` prefixes and `xxd`/`hexdump`-style offset
+/// columns ("0000:" or "0000  ") are ignored.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
+    let mut digits = String::new();
+    for line in text.lines() {
+        let mut l = line.trim();
+        // an offset column: a hex number followed by ':' or two spaces
+        if let Some((head, rest)) = l
+            .split_once(':')
+            .filter(|(h, _)| h.len() >= 4 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            let _ = head;
+            l = rest;
+        } else if let Some((head, rest)) = l.split_once("  ") {
+            if head.len() == 4 && head.chars().all(|c| c.is_ascii_hexdigit()) {
+                l = rest;
+            }
+        }
+        let l = l.replace("0x", "").replace("0X", "");
+        for c in l.chars() {
+            if c.is_ascii_hexdigit() {
+                digits.push(c);
+            } else if c.is_whitespace() || c == ':' || c == '-' || c == ',' {
+                continue;
+            } else {
+                return Err(DecodeError::BadHex(format!("unexpected character {c:?}")));
+            }
+        }
+    }
+    if digits.len() % 2 != 0 {
+        return Err(DecodeError::BadHex(format!(
+            "odd number of hex digits ({})",
+            digits.len()
+        )));
+    }
+    (0..digits.len() / 2)
+        .map(|i| {
+            u8::from_str_radix(&digits[2 * i..2 * i + 2], 16)
+                .map_err(|e| DecodeError::BadHex(e.to_string()))
+        })
+        .collect()
+}
+
+/// Decodes one message: a field tree (or JSON) with the kernel checks' verdict.
+pub fn decode_hex(text: &str, json: bool) -> Result<DecodeOutput, DecodeError> {
+    let bytes = parse_hex(text)?;
+    if bytes.len() >= 4 && smc_wire::Eyecatcher::could_start(&bytes) {
+        return Ok(decode_clc(&bytes, json));
+    }
+    Err(DecodeError::Unrecognised(format!(
+        "{} bytes that are not a CLC message (no SMCR/SMCD eyecatcher e2d4c3d9/e2d4c3c4)",
+        bytes.len()
+    )))
+}
+
+fn decode_clc(bytes: &[u8], json: bool) -> DecodeOutput {
+    let strict = ClcRepr::parse(bytes, Mode::Strict);
+    let lenient = ClcRepr::parse(bytes, Mode::Lenient);
+    let malformed = strict.is_err();
+    if json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            length: usize,
+            kernel_accepts: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rejected_by: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            decoded: Option<&'a ClcRepr>,
+            anomalies: Vec<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<String>,
+        }
+        let out = Out {
+            length: bytes.len(),
+            kernel_accepts: !malformed,
+            rejected_by: strict.as_ref().err().map(|e| e.to_string()),
+            decoded: lenient.as_ref().ok().map(|d| &d.repr),
+            anomalies: lenient
+                .as_ref()
+                .map(|d| d.anomalies.iter().map(|a| a.to_string()).collect())
+                .unwrap_or_default(),
+            error: lenient.as_ref().err().map(|e| e.to_string()),
+        };
+        let text = serde_json::to_string_pretty(&out).unwrap_or_default() + "\n";
+        return DecodeOutput { text, malformed };
+    }
+    let mut s = String::new();
+    match &lenient {
+        Ok(d) => {
+            s.push_str(&format!("CLC {}\n", text::clc_brief(&d.repr)));
+            s.push_str(&crate::output::verbose::tree(&d.repr));
+            for a in d.anomalies.iter() {
+                s.push_str(&format!("  anomaly: {a}\n"));
+            }
+        }
+        Err(e) => s.push_str(&format!("not decodable: {e}\n")),
+    }
+    match &strict {
+        Ok(_) => s.push_str("kernel receive checks: pass\n"),
+        Err(e) => s.push_str(&format!("kernel receive checks: FAIL — {e}\n")),
+    }
+    DecodeOutput { text: s, malformed }
+}

@@ -1,0 +1,219 @@
+//! RoCE: LLC and CDC messages over RoCEv2 (UDP 4791) and RoCEv1 (Ethertype 0x8915), tied to
+//! the SMC-R link group whose CLC Accept/Confirm named their QP numbers (reference §8.4: the BTH
+//! DestQP equals the QP number the receiver advertised in CLC bytes 38–40; a CDC's token is the
+//! receiver's RMBE alert token from its Accept/Confirm).
+//!
+//! Bounded: at most [`MAX_GROUPS`] link groups and [`MAX_TOKENS`] connection tokens are kept;
+//! the oldest are forgotten first.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use smc_wire::clc::{RoceGid, SmcrBody};
+use smc_wire::llc::LlcRepr;
+use smc_wire::roce::{RoceContent, RocePacket, SendClass};
+use smc_wire::{CdcRepr, Decoded, Mode};
+
+use crate::event::ConnRef;
+use crate::verdict::Role;
+
+/// Most link groups remembered.
+pub const MAX_GROUPS: usize = 4096;
+/// Most connection tokens remembered.
+pub const MAX_TOKENS: usize = 65_536;
+
+/// One side of an SMC-R link: where its QP lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct QpEnd {
+    /// RoCE GID (RoCEv2: IPv4-mapped).
+    pub gid: RoceGid,
+    /// QP number.
+    pub qpn: u32,
+}
+
+/// A link group as the capture showed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkGroup {
+    /// Our number for it (in order of first contact).
+    pub id: u32,
+    /// The connection whose first contact created it.
+    pub first_conn: ConnRef,
+    /// The server's QP of the first link.
+    pub server: QpEnd,
+    /// The client's QP of the first link.
+    pub client: QpEnd,
+    /// Connections seen reusing it (including the first).
+    pub connections: u32,
+}
+
+/// A decoded RoCE packet, tied to what the CLC exchange told us.
+#[derive(Clone, Copy, Debug)]
+pub struct RoceEvent<'a> {
+    /// 1 (GRH, Ethertype 0x8915) or 2 (UDP 4791).
+    pub version: u8,
+    /// The BTH destination QP.
+    pub dest_qp: u32,
+    /// The BTH PSN.
+    pub psn: u32,
+    /// The link group, when known.
+    pub link_group: Option<&'a LinkGroup>,
+    /// The receiver's role in that link group (server or client).
+    pub to: Option<Role>,
+    /// For a CDC: the connection its token names, and which side receives.
+    pub conn: Option<(ConnRef, Role)>,
+    /// What it carries.
+    pub body: RoceBody<'a>,
+}
+
+/// The SMC content of a RoCE packet.
+#[derive(Clone, Copy, Debug)]
+pub enum RoceBody<'a> {
+    /// An LLC message (lenient decode).
+    Llc(&'a Decoded<LlcRepr<'a>>),
+    /// A CDC message (lenient decode).
+    Cdc(&'a Decoded<CdcRepr>),
+    /// A SEND the receiving kernel drops, with the check that drops it.
+    Dropped(SendClass),
+    /// A SEND whose payload did not decode.
+    Undecodable(smc_wire::Error),
+}
+
+/// Link groups and tokens learned from CLC, looked up by RoCE packets.
+#[derive(Default)]
+pub struct RoceTracker {
+    groups: Vec<LinkGroup>,
+    by_qp: HashMap<QpEnd, (u32, Role)>,
+    tokens: HashMap<u32, (ConnRef, Role)>,
+    next_id: u32,
+}
+
+impl RoceTracker {
+    /// Records an SMC-R Accept (server) and Confirm (client) of one connection.
+    pub fn register(
+        &mut self,
+        conn: ConnRef,
+        server: &SmcrBody,
+        client: &SmcrBody,
+        first_contact: bool,
+    ) {
+        let s = QpEnd {
+            gid: server.gid,
+            qpn: server.qpn,
+        };
+        let c = QpEnd {
+            gid: client.gid,
+            qpn: client.qpn,
+        };
+        if self.tokens.len() >= MAX_TOKENS {
+            self.tokens.clear(); // rare; forget rather than grow
+        }
+        // a CDC to the server carries the server's token (the receiver's, §7.1)
+        self.tokens
+            .insert(server.rmbe_alert_token, (conn, Role::Server));
+        self.tokens
+            .insert(client.rmbe_alert_token, (conn, Role::Client));
+        if let Some((gid, _)) = self.by_qp.get(&s).copied() {
+            if let Some(g) = self.groups.iter_mut().find(|g| g.id == gid) {
+                g.connections += 1;
+                return;
+            }
+        }
+        if !first_contact && self.by_qp.contains_key(&s) {
+            return;
+        }
+        if self.groups.len() >= MAX_GROUPS {
+            let old = self.groups.remove(0);
+            self.by_qp.retain(|_, (id, _)| *id != old.id);
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.groups.push(LinkGroup {
+            id,
+            first_conn: conn,
+            server: s,
+            client: c,
+            connections: 1,
+        });
+        self.by_qp.insert(s, (id, Role::Server));
+        self.by_qp.insert(c, (id, Role::Client));
+    }
+
+    fn group(&self, id: u32) -> Option<&LinkGroup> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// Learns the QP of a new link from an ADD LINK (its sender's GID and QP number).
+    fn learn_add_link(&mut self, group: u32, sender: Role, llc: &LlcRepr<'_>) {
+        if let LlcRepr::AddLink(a) = llc {
+            let end = QpEnd {
+                gid: a.sender_gid,
+                qpn: a.sender_qp_num,
+            };
+            if end.qpn != 0 {
+                self.by_qp.entry(end).or_insert((group, sender));
+            }
+        }
+    }
+
+    /// Looks up a packet and hands its decoded content to `f` (None for RDMA WRITEs and other
+    /// packets without an SMC message).
+    pub fn on_packet<R>(
+        &mut self,
+        dst: Option<IpAddr>,
+        pkt: &RocePacket<'_>,
+        f: impl FnOnce(&RoceEvent<'_>) -> R,
+    ) -> Option<R> {
+        let dest_qp = pkt.bth.dest_qp;
+        // the receiver's GID: RoCEv1 from the GRH, RoCEv2 the IPv4-mapped destination address
+        let gid = match (&pkt.grh, dst) {
+            (Some(g), _) => g.dgid,
+            (None, Some(IpAddr::V4(v4))) => RoceGid(v4.to_ipv6_mapped().octets()),
+            (None, Some(IpAddr::V6(v6))) => RoceGid(v6.octets()),
+            (None, None) => RoceGid::default(),
+        };
+        let found = self.by_qp.get(&QpEnd { gid, qpn: dest_qp }).copied();
+        let (class, payload) = match pkt.content() {
+            RoceContent::Send { class, payload } => (class, payload),
+            _ => return None,
+        };
+        let decoded_llc;
+        let decoded_cdc;
+        let body = if !class.is_accepted() {
+            RoceBody::Dropped(class)
+        } else if class == SendClass::Cdc {
+            match CdcRepr::parse(payload, Mode::Lenient) {
+                Ok(d) => {
+                    decoded_cdc = d;
+                    RoceBody::Cdc(&decoded_cdc)
+                }
+                Err(e) => RoceBody::Undecodable(e),
+            }
+        } else {
+            match LlcRepr::parse(payload, Mode::Lenient) {
+                Ok(d) => {
+                    if let Some((gid, to)) = found {
+                        self.learn_add_link(gid, to.peer(), &d.repr);
+                    }
+                    decoded_llc = d;
+                    RoceBody::Llc(&decoded_llc)
+                }
+                Err(e) => RoceBody::Undecodable(e),
+            }
+        };
+        let conn = match body {
+            RoceBody::Cdc(d) => self.tokens.get(&d.repr.token).copied(),
+            _ => None,
+        };
+        let ev = RoceEvent {
+            version: if pkt.is_v2() { 2 } else { 1 },
+            dest_qp,
+            psn: pkt.bth.psn,
+            link_group: found.and_then(|(id, _)| self.group(id)),
+            to: found.map(|(_, r)| r),
+            conn,
+            body,
+        };
+        Some(f(&ev))
+    }
+}
