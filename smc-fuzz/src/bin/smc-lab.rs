@@ -14,7 +14,7 @@ use std::process::ExitCode;
 ///   smc-lab run lo-smcd                run one (prepares kernels on first use)
 ///   smc-lab run --all                  run all, print a summary
 ///   smc-lab record deb-nodev           run and copy pcap + diag JSON into captures/lab/
-///   smc-lab run deb-smcr --debian-kernel 6.1.0-47-amd64
+///   smc-lab run deb-smcr --debian-kernel 6.1.0-56-amd64
 ///
 /// First use installs host packages (apt-get, root), downloads Debian's kernel
 /// package and builds our CONFIG_SMC_LO kernel (~4 min on 2 cores); both are cached
@@ -24,7 +24,7 @@ use std::process::ExitCode;
 #[command(name = "smc-lab", version, verbatim_doc_comment)]
 struct Args {
     /// Debian kernel release to use instead of the newest 6.12
-    /// (uname -r form: 6.12.117+deb12-amd64, 6.1.0-47-amd64). Env: SMC_LAB_DEBIAN_KERNEL.
+    /// (uname -r form: 6.12.117+deb12-amd64, 6.1.0-56-amd64). Env: SMC_LAB_DEBIAN_KERNEL.
     #[arg(long, global = true, value_name = "RELEASE")]
     debian_kernel: Option<String>,
     /// Do not apt-get install missing host packages; fail instead.
