@@ -26,9 +26,9 @@
 //!
 //! # Frame numbers
 //! `Frame::number` counts packet records from 1 per input, as Wireshark numbers frames: pcap
-//! records, pcapng Enhanced and Simple Packet Blocks, and systemd Journal Export Blocks (which
-//! Wireshark shows as frames, so they take a number here although they are not returned). A packet
-//! skipped for an undeclared interface also takes its number.
+//! records, pcapng Enhanced and Simple Packet Blocks, and systemd Journal Export and Custom
+//! Blocks (which Wireshark shows as frames, so they take a number here although they are not
+//! returned). A packet skipped for an undeclared interface also takes its number.
 
 use super::{Frame, LinkType, Progress, Source, SourceNotice, Timestamp};
 use crate::error::DissectError;
@@ -443,7 +443,7 @@ impl Input {
         // everything the match needs from `self` besides the reader, so the block can borrow it
         let (legacy_link, legacy_nanos) = (self.legacy_link, self.legacy_nanos);
         let next = self.reader.next();
-        match next {
+        let step = match next {
             Ok((consume, PcapBlockOwned::LegacyHeader(h))) => {
                 self.legacy_link = LinkType(h.network.0 as u32 & magic::PCAP_LINKTYPE_MASK);
                 self.legacy_nanos = h.is_nanosecond_precision();
@@ -539,8 +539,9 @@ impl Input {
                     };
                     Step::Frame { consume, meta }
                 }
-                Block::SystemdJournalExport(_) => {
-                    // Wireshark numbers these as frames (wiretap REC_TYPE_SYSTEMD_JOURNAL_EXPORT)
+                Block::SystemdJournalExport(_) | Block::Custom(_) => {
+                    // Wireshark numbers these as frames (wiretap REC_TYPE_SYSTEMD_JOURNAL_EXPORT,
+                    // REC_TYPE_CUSTOM_BLOCK; tshark 4.0 lists a custom block as a frame)
                     self.number += 1;
                     Step::Skip(consume)
                 }
@@ -551,10 +552,43 @@ impl Input {
             Err(PcapError::Incomplete(_)) => Step::Refill,
             Err(PcapError::BufferTooSmall) => Step::Grow,
             Err(PcapError::ReadError) => Step::ReadError,
-            Err(e) => {
-                let message = describe(&e);
+            Err(e) => Step::Corrupt(describe(&e)),
+        };
+        match step {
+            Step::Corrupt(message) => self.skip_corrupt_block(offset, message, notices),
+            Step::Refill | Step::Grow | Step::Truncated if self.whole_block_buffered() => {
+                // the block's declared length is all here, yet a field inside it claims more
+                // (pcap-parser parses block bodies with streaming `take`)
+                let message = "a field runs past the end of its block".to_string();
                 self.skip_corrupt_block(offset, message, notices)
             }
+            step => step,
+        }
+    }
+
+    /// A pcapng block's length word, in the current section's byte order.
+    fn ng_word(&self, at: usize) -> Option<u32> {
+        let data = self.reader.data();
+        let b = <[u8; 4]>::try_from(data.get(at..at.checked_add(4)?)?).ok()?;
+        Some(if self.ng_big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    /// Whether the pcapng block at the head of the buffer is wholly buffered by its declared
+    /// total length (§3.1). A Section Header Block is never judged this way: its length is in
+    /// its own byte order, which may not be the current section's.
+    fn whole_block_buffered(&self) -> bool {
+        if matches!(self.reader, Reader::Legacy(_))
+            || self.reader.data().starts_with(&magic::PCAPNG_SHB)
+        {
+            return false;
+        }
+        match self.ng_word(4).and_then(|l| usize::try_from(l).ok()) {
+            Some(len) => len >= 12 && self.reader.data().len() >= len,
+            None => false,
         }
     }
 
@@ -563,15 +597,7 @@ impl Input {
         if matches!(self.reader, Reader::Legacy(_)) {
             return Step::Corrupt(message);
         }
-        let data = self.reader.data();
-        let word = |at: usize| -> Option<u32> {
-            let b = <[u8; 4]>::try_from(data.get(at..at.checked_add(4)?)?).ok()?;
-            Some(if self.ng_big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
+        let word = |at: usize| self.ng_word(at);
         let skip = (|| {
             let block_type = word(0)?;
             let len = usize::try_from(word(4)?).ok()?;
