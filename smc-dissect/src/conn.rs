@@ -257,6 +257,8 @@ impl Conn {
                 client_roce_gid: None,
                 server_qpn: None,
                 client_qpn: None,
+                server_token: None,
+                client_token: None,
                 eid: None,
                 max_conns: None,
                 max_links: None,
@@ -286,6 +288,8 @@ impl Conn {
             client_roce_gid: None,
             server_qpn: None,
             client_qpn: None,
+            server_token: None,
+            client_token: None,
             eid: a.eid(),
             max_conns: None,
             max_links: None,
@@ -298,12 +302,14 @@ impl Conn {
             Body::Smcr(r) => {
                 o.server_roce_gid = Some(r.gid);
                 o.server_qpn = Some(r.qpn);
+                o.server_token = Some(format!("{:#010x}", r.rmbe_alert_token));
                 o.server_buffer = Some(buf(r.rmbe_size));
                 o.max_conns = v2x.map(|x| x.max_conns);
                 o.max_links = v2x.map(|x| x.max_links);
                 if let Some(Body::Smcr(cr)) = c.map(|c| &c.body) {
                     o.client_roce_gid = Some(cr.gid);
                     o.client_qpn = Some(cr.qpn);
+                    o.client_token = Some(format!("{:#010x}", cr.rmbe_alert_token));
                     o.client_buffer = Some(buf(cr.rmbe_size));
                 }
             }
@@ -321,10 +327,12 @@ impl Conn {
                 o.chid = chid;
                 o.device = chid.map_or(Device::NativeIsm, |c| c.class().into());
                 o.server_gid = Some(d.gid);
+                o.server_token = Some(format!("{:#018x}", d.token));
                 o.server_vgid = d.virtual_gid();
                 o.server_buffer = Some(buf(d.dmbe_size));
                 if let Some(Body::Smcd(cd)) = c.map(|c| &c.body) {
                     o.client_gid = Some(cd.gid);
+                    o.client_token = Some(format!("{:#018x}", cd.token));
                     o.client_vgid = cd.virtual_gid();
                     o.client_buffer = Some(buf(cd.dmbe_size));
                 }

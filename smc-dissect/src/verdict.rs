@@ -152,6 +152,10 @@ pub struct SmcOutcome {
     pub server_qpn: Option<u32>,
     /// SMC-R: client QP number.
     pub client_qpn: Option<u32>,
+    /// The server's connection token: SMC-D its DMB token, SMC-R its RMBE alert token (hex).
+    pub server_token: Option<String>,
+    /// The client's token.
+    pub client_token: Option<String>,
     /// Negotiated EID (v2).
     pub eid: Option<Eid>,
     /// v2.1 limits from the first-contact extension (SMC-R).

@@ -24,6 +24,11 @@ pub struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
+    /// Gives back the writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     /// Prints to `out`.
     pub fn new(out: W) -> Self {
         JsonSink { out }

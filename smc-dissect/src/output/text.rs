@@ -16,6 +16,11 @@ pub struct TextSink<W: Write> {
 }
 
 impl<W: Write> TextSink<W> {
+    /// Gives back the writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     /// Prints to `out`.
     pub fn new(out: W) -> Self {
         TextSink { out }

@@ -16,6 +16,11 @@ pub struct VerboseSink<W: Write> {
 }
 
 impl<W: Write> VerboseSink<W> {
+    /// Gives back the writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     /// Prints to `out`.
     pub fn new(out: W) -> Self {
         VerboseSink { out }
