@@ -231,6 +231,7 @@ pub struct Violation {
 }
 
 /// The verdict on one SMC-relevant TCP connection.
+#[allow(clippy::large_enum_variant)] // one per connection, never on a per-packet path
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
 pub enum Verdict {
