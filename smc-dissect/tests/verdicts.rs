@@ -106,6 +106,7 @@ fn edge_cases() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // indices are the connection numbers
 fn smcgo_vectors_each_on_its_own_flow() {
     // 20 hand-built CLC vectors, each alone on a connection (captures/shared/README.md)
     let ev = events("shared/smc-go-testvectors.pcap");
