@@ -22,6 +22,9 @@
 //!   no field covers are reported as [`Anomaly::UncoveredBytes`]).
 //! * `emit` never panics; it checks the buffer once and returns an [`Error`].
 //! * [`clc::frame`] cuts messages off a TCP byte stream and says how many bytes are missing.
+//! * [`RocePacket::parse_v2`] (a UDP/4791 payload) and [`RocePacket::parse_v1`] (an Ethertype
+//!   0x8915 payload) read the RoCE headers; [`SendClass::of`] says what the kernel's receive
+//!   path makes of a SEND, and [`RocePacket::smc`] decodes its [`LlcRepr`] or [`CdcRepr`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

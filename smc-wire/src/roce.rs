@@ -45,6 +45,10 @@ pub(crate) mod field {
     pub mod grh {
         use crate::field::Field;
         pub const VER_TCLASS_FLOW: Field = 0..4; // §8.4 GRH IPVer(4) TClass(8) FlowLabel(20)
+        pub const IP_VER_SHIFT: u32 = 28; // §8.4 GRH IPVer, bits 31-28 of the first word
+        pub const TCLASS_SHIFT: u32 = 20; // §8.4 GRH TClass, bits 27-20
+        pub const FLOW_MASK: u32 = 0x000f_ffff; // §8.4 GRH FlowLabel, bits 19-0
+        pub const IP_VER_MASK: u8 = 0x0f; // §8.4 GRH IPVer is 4 bits
         pub const PAY_LEN: Field = 4..6; // §8.4 GRH PayLen: bytes after the GRH, ICRC included
         pub const NXT_HDR: usize = 6; // §8.4 GRH NxtHdr (0x1B = BTH)
         pub const HOP_LMT: usize = 7; // §8.4 GRH HopLmt
@@ -268,8 +272,8 @@ impl BthRepr {
         self.pad_count &= f::PAD_MASK >> f::PAD_SHIFT;
         self.tver &= f::TVER_MASK;
         self.resv7 &= !f::ACK;
-        self.dest_qp &= 0x00ff_ffff;
-        self.psn &= 0x00ff_ffff;
+        self.dest_qp &= crate::llc::field::U24_MAX;
+        self.psn &= crate::llc::field::U24_MAX;
     }
 
     /// Bytes `emit` writes (12).
@@ -361,9 +365,9 @@ impl GrhRepr {
         let w = be32(&bytes[f::VER_TCLASS_FLOW]);
         Ok(Decoded {
             repr: GrhRepr {
-                ip_ver: (w >> 28) as u8,
-                traffic_class: (w >> 20) as u8,
-                flow_label: w & 0x000f_ffff,
+                ip_ver: (w >> f::IP_VER_SHIFT) as u8,
+                traffic_class: (w >> f::TCLASS_SHIFT) as u8,
+                flow_label: w & f::FLOW_MASK,
                 pay_len: be16(&bytes[f::PAY_LEN]),
                 nxt_hdr: bytes[f::NXT_HDR],
                 hop_lmt: bytes[f::HOP_LMT],
@@ -376,8 +380,8 @@ impl GrhRepr {
 
     /// Brings IPVer (4 bits) and FlowLabel (20 bits) into range.
     pub fn normalize(&mut self) {
-        self.ip_ver &= 0x0f;
-        self.flow_label &= 0x000f_ffff;
+        self.ip_ver &= field::grh::IP_VER_MASK;
+        self.flow_label &= field::grh::FLOW_MASK;
     }
 
     /// Bytes `emit` writes (40).
@@ -389,13 +393,13 @@ impl GrhRepr {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, Error> {
         use field::grh as f;
         check_out(buf, f::LEN)?;
-        if self.ip_ver > 0x0f || self.flow_label > 0x000f_ffff {
+        if self.ip_ver > f::IP_VER_MASK || self.flow_label > f::FLOW_MASK {
             return Err(Error::FieldOverflow {
                 field: "GRH IPVer/FlowLabel",
             });
         }
-        let w = (u32::from(self.ip_ver) << 28)
-            | (u32::from(self.traffic_class) << 20)
+        let w = (u32::from(self.ip_ver) << f::IP_VER_SHIFT)
+            | (u32::from(self.traffic_class) << f::TCLASS_SHIFT)
             | self.flow_label;
         buf[f::VER_TCLASS_FLOW].copy_from_slice(&w.to_be_bytes());
         buf[f::PAY_LEN].copy_from_slice(&self.pay_len.to_be_bytes());

@@ -929,3 +929,40 @@ fn x86_confirm_rkey_v2() {
         None,
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// JSON (feature serde): kernel field names, flags by name, host order spelled out
+
+#[test]
+fn json_uses_kernel_names() {
+    let b = smcgo("llc_llc_confirmlink_test.go");
+    let r = LlcRepr::parse(&b, Mode::Strict).unwrap().repr;
+    let j = serde_json::to_value(r).unwrap();
+    assert_eq!(j["message"], "confirm_link");
+    assert_eq!(j["sender_qp_num"], 0x107);
+    assert_eq!(j["header"]["length"]["form"], "v1");
+    assert_eq!(j["sender_gid"], "fe80::9a03:9bff:feab:cdef");
+    let mut v2 = b.clone();
+    v2[0] = 0x21;
+    let r = LlcRepr::parse(&v2, Mode::Strict).unwrap().repr;
+    let j = serde_json::to_value(r).unwrap();
+    assert_eq!(j["header"]["length"]["order"], "little");
+    let cdc = CdcRepr::parse(&smcgo("llc_cdc_test.go"), Mode::Strict)
+        .unwrap()
+        .repr;
+    let j = serde_json::to_value(cdc).unwrap();
+    assert_eq!(j["prod"]["count"], 13);
+    assert_eq!(j["conn_state_flags"]["peer_conn_closed"], false);
+    let dropped = SendClass::of(&smcgo("llc_other_test.go"));
+    let j = serde_json::to_value(dropped).unwrap();
+    assert_eq!(j["class"], "dropped");
+    assert_eq!(j["check"], "wr_rx_type");
+    // every vector serializes
+    for name in smcgo_names() {
+        let b = smcgo(&name);
+        if let Ok(d) = LlcRepr::parse(&b, Mode::Lenient) {
+            serde_json::to_string(&d.repr).unwrap();
+            serde_json::to_string(&d.anomalies).unwrap();
+        }
+    }
+}

@@ -35,6 +35,8 @@ pub(crate) mod field {
         pub const SENDER_QP_NUM: Field = 28..31; // §8.3 ADD LINK sender_qp_num, BE24
         pub const LINK_NUM: usize = 31; // §8.3 ADD LINK link_num
         pub const MTU: usize = 32; // §8.3 ADD LINK bits 7-4 reserved3, bits 3-0 qp_mtu
+        pub const QP_MTU_MASK: u8 = 0x0f; // §8.3 ADD LINK qp_mtu (4 bits)
+        pub const RESERVED3_SHIFT: u32 = 4; // §8.3 ADD LINK reserved3 (bits 7-4)
         pub const INITIAL_PSN: Field = 33..36; // §8.3 ADD LINK initial_psn, BE24
         pub const RESERVED: Field = 36..44; // §8.3 ADD LINK reserved[8]
         pub const LEN: usize = RESERVED.end; // §8.3 ADD LINK 44 bytes (and reject response)
@@ -369,7 +371,7 @@ impl<T: AsRef<[u8]>> AddLinkPacket<T> {
     }
     /// QP MTU enum.
     pub fn qp_mtu(&self) -> u8 {
-        self.buffer.as_ref()[field::add_link::MTU] & 0x0f
+        self.buffer.as_ref()[field::add_link::MTU] & field::add_link::QP_MTU_MASK
     }
     /// Initial PSN.
     pub fn initial_psn(&self) -> u32 {
@@ -406,8 +408,8 @@ impl<'a> AddLinkRepr<'a> {
             sender_gid: p.sender_gid(),
             sender_qp_num: p.sender_qp_num(),
             link_num: p.link_num(),
-            reserved3: mtu >> 4,
-            qp_mtu: mtu & 0x0f,
+            reserved3: mtu >> f::RESERVED3_SHIFT,
+            qp_mtu: mtu & f::QP_MTU_MASK,
             initial_psn: p.initial_psn(),
             reserved: array(&msg[f::RESERVED]),
             v2_ext: None,
@@ -454,7 +456,7 @@ impl<'a> AddLinkRepr<'a> {
         use field::add_link as f;
         let total = self.buffer_len();
         check_out(buf, total)?;
-        if self.reserved3 > 0x0f || self.qp_mtu > 0x0f {
+        if self.reserved3 > f::QP_MTU_MASK || self.qp_mtu > f::QP_MTU_MASK {
             return Err(Error::FieldOverflow { field: "qp_mtu" });
         }
         self.header.emit(LlcType::ADD_LINK, buf)?;
@@ -467,7 +469,7 @@ impl<'a> AddLinkRepr<'a> {
             "sender_qp_num",
         )?;
         buf[f::LINK_NUM] = self.link_num;
-        buf[f::MTU] = (self.reserved3 << 4) | self.qp_mtu;
+        buf[f::MTU] = (self.reserved3 << f::RESERVED3_SHIFT) | self.qp_mtu;
         put_be24(&mut buf[f::INITIAL_PSN], self.initial_psn, "initial_psn")?;
         buf[f::RESERVED].copy_from_slice(&self.reserved);
         if let Some(x) = &self.v2_ext {

@@ -48,6 +48,7 @@ pub(crate) mod field {
     pub const HEADER_LEN: usize = FLAGS + 1; // §8.1 struct smc_llc_hdr
     pub const VERSION_SHIFT: u32 = 4; // §8.1 llc_version = bits 7-4 of byte 0
     pub const NIBBLE: u8 = 0x0f; // §8.1 llc_type, reserved and add_link_rej_rsn are 4 bits
+    pub const U24_MAX: u32 = 0x00ff_ffff; // §8.3 QPNs and PSNs are BE24
     pub const MSG_LEN: usize = 44; // §8.1 sizeof(union smc_llc_msg) = SMC_WR_TX_SIZE
     pub const V2_MAX_LEN: usize = 8192; // §8.1 SMC_WR_BUF_V2_SIZE, largest v2 SEND
 }
@@ -1064,8 +1065,8 @@ impl LlcRepr<'_> {
                 r.header.normalize(r.buffer_len());
             }
             LlcRepr::AddLink(r) => {
-                r.sender_qp_num &= 0x00ff_ffff;
-                r.initial_psn &= 0x00ff_ffff;
+                r.sender_qp_num &= field::U24_MAX;
+                r.initial_psn &= field::U24_MAX;
                 r.reserved3 &= field::NIBBLE;
                 r.qp_mtu &= field::NIBBLE;
                 if r.v2_ext.is_some() {
@@ -1075,7 +1076,7 @@ impl LlcRepr<'_> {
                 r.header.normalize(len);
                 let hint = r.header.host_order();
                 if let Some(x) = &mut r.v2_ext {
-                    x.reserved &= 0x7f;
+                    x.reserved &= !link::field::add_link::V2_DIRECT_BIT;
                     let (n, o) = canonical_count(x.num_rkeys, x.num_rkeys_order, x.rt.len(), hint);
                     x.num_rkeys = n;
                     x.num_rkeys_order = o;
@@ -1166,7 +1167,7 @@ pub(crate) fn narrow<'a, T>(
 
 /// Writes a 24-bit value (QPN, PSN) into 3 bytes, or fails when it does not fit.
 pub(crate) fn put_be24(b: &mut [u8], v: u32, name: &'static str) -> Result<(), Error> {
-    if v > 0x00ff_ffff {
+    if v > field::U24_MAX {
         return Err(Error::FieldOverflow { field: name });
     }
     b.copy_from_slice(&v.to_be_bytes()[1..]);
