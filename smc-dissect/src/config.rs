@@ -32,4 +32,6 @@ pub struct Config {
     pub tracker: TrackerConfig,
     /// Report only SMC-relevant events (always true today; kept for live capture).
     pub smc_only: bool,
+    /// Write the SMC-relevant packets, annotated, to this pcapng file.
+    pub write: Option<PathBuf>,
 }

@@ -366,6 +366,8 @@ pub struct Tracker {
     /// Counters.
     pub stats: Stats,
     last_sweep: Option<Timestamp>,
+    /// The frame being processed belonged to an SMC-relevant connection or carried RoCE.
+    frame_relevant: bool,
 }
 
 impl Tracker {
@@ -376,7 +378,13 @@ impl Tracker {
             roce: crate::roce::RoceTracker::default(),
             stats: Stats::default(),
             last_sweep: None,
+            frame_relevant: false,
         }
+    }
+
+    /// Whether the last frame was SMC-relevant (and resets it).
+    pub fn take_frame_relevant(&mut self) -> bool {
+        std::mem::take(&mut self.frame_relevant)
     }
 
     /// One TCP segment.
@@ -429,7 +437,11 @@ impl Tracker {
         }
 
         let Tracker {
-            flows, stats, roce, ..
+            flows,
+            stats,
+            roce,
+            frame_relevant,
+            ..
         } = self;
         let exists = flows.get_mut(&key).is_some();
         if !exists {
@@ -447,6 +459,7 @@ impl Tracker {
                 });
                 match st {
                     FlowState::Smc(c) => {
+                        *frame_relevant = true;
                         c.syn_option = option;
                         c.isn[0] = Some(seg.seq);
                         c.streams[0] = StreamReasm::new(Some(seg.seq.wrapping_add(1)));
@@ -482,6 +495,7 @@ impl Tracker {
                     )))
                 });
                 if let FlowState::Smc(c) = st {
+                    *frame_relevant = true;
                     c.state = ClcState::Start;
                     Self::on_synack(c, meta, seg, option, stats, sink)?;
                 }
@@ -503,6 +517,7 @@ impl Tracker {
                     )))
                 });
                 if let FlowState::Smc(c) = st {
+                    *frame_relevant = true;
                     let r = c.role(dir);
                     c.streams[role_index(r)] = StreamReasm::new(Some(seg.seq));
                     Self::on_data(c, meta, seg, dir, stats, roce, sink)?;
@@ -539,6 +554,7 @@ impl Tracker {
                     return Ok(());
                 }
                 // CLC although the SYN had no option
+                *frame_relevant = true;
                 let client_dir = w.client_dir;
                 let next = w.next_seq;
                 let mut c = Box::new(Conn::new(id, meta, client_dir, dir, SynState::NoOption));
@@ -561,6 +577,7 @@ impl Tracker {
                 Ok(())
             }
             FlowState::Smc(c) => {
+                *frame_relevant = true;
                 c.frames += 1;
                 c.last = (meta.input, meta.frame, meta.ts);
                 if syn && ack {
@@ -1065,6 +1082,7 @@ impl Tracker {
             return Ok(());
         }
         let stats = &mut self.stats;
+        self.frame_relevant = true;
         self.roce
             .on_packet(dst, &pkt, |ev| {
                 match ev.body {

@@ -177,6 +177,8 @@ pub fn run<S: Source + ?Sized, K: Sink>(
             Decapped::Malformed { .. } => st.malformed_frames += 1,
             Decapped::NotIp => {}
         }
+        let relevant = tracker.take_frame_relevant();
+        sink.frame_done(&frame, relevant)?;
         if tracker.stats.frames % 65_536 == 0 {
             progress(src.progress(), &tracker.stats);
             for n in src.take_notices() {
@@ -232,9 +234,22 @@ pub fn run_files<W: io::Write>(cfg: &Config, out: W, progress: bool) -> Result<S
     let mut src = source::PcapSource::open(&cfg.inputs).map_err(RunError::Input)?;
     let out = io::BufWriter::with_capacity(64 * 1024, out);
     let (summary_out, output) = split_output(cfg, out);
+    let pcapng = match &cfg.write {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| {
+                RunError::Input(DissectError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })
+            })?;
+            Some(output::PcapngSink::new(io::BufWriter::new(f))?)
+        }
+        None => None,
+    };
     let mut sink = output::Fanout {
         output,
         summary: summary_out.map(|w| output::SummarySink::new(w, terminal_width())),
+        pcapng,
     };
     let bar = progress.then(|| {
         let total = src.progress().bytes_total;

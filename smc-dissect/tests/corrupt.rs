@@ -13,7 +13,12 @@ use smc_dissect::source::PcapSource;
 use smc_dissect::{Config, DissectError, RunError};
 
 fn capture(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures").join(rel)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../captures")
+            .join(rel),
+    )
+    .unwrap()
 }
 
 fn run_bytes(name: &str, bytes: Vec<u8>) -> (Result<smc_dissect::stats::Stats, RunError>, String) {
@@ -23,7 +28,9 @@ fn run_bytes(name: &str, bytes: Vec<u8>) -> (Result<smc_dissect::stats::Stats, R
         Ok(mut src) => smc_dissect::run(&mut src, &cfg, &mut sink, |_, _| {}),
         Err(e) => Err(RunError::Input(e)),
     };
-    let Output::Text(t) = sink else { unreachable!() };
+    let Output::Text(t) = sink else {
+        unreachable!()
+    };
     (res, String::from_utf8(t.into_inner()).unwrap())
 }
 
@@ -33,7 +40,10 @@ fn truncated_file_keeps_what_came_before() {
     for cut in [30, 100, full.len() / 3, full.len() / 2, full.len() - 5] {
         let (res, text) = run_bytes("cut", full[..cut].to_vec());
         let stats = res.unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
-        assert!(text.contains("ends in the middle of a record"), "cut at {cut}: no notice in\n{text}");
+        assert!(
+            text.contains("ends in the middle of a record"),
+            "cut at {cut}: no notice in\n{text}"
+        );
         assert_eq!(stats.truncated_files, 1);
     }
 }
@@ -42,7 +52,9 @@ fn truncated_file_keeps_what_came_before() {
 fn bad_magic_is_a_clear_error() {
     let (res, _) = run_bytes("notpcap", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
     match res {
-        Err(RunError::Input(DissectError::UnknownFormat { path, .. })) => assert_eq!(path, "notpcap"),
+        Err(RunError::Input(DissectError::UnknownFormat { path, .. })) => {
+            assert_eq!(path, "notpcap")
+        }
         other => panic!("expected UnknownFormat, got {other:?}"),
     }
 }
@@ -71,7 +83,11 @@ fn unknown_link_type_is_a_notice() {
     let (res, text) = run_bytes("user0", f);
     let stats = res.unwrap();
     assert_eq!(stats.unsupported_link_frames, 2);
-    assert_eq!(text.matches("link type 147 not decoded").count(), 1, "reported once:\n{text}");
+    assert_eq!(
+        text.matches("link type 147 not decoded").count(),
+        1,
+        "reported once:\n{text}"
+    );
 }
 
 /// xorshift64*: deterministic noise.
@@ -100,7 +116,9 @@ const CLC: [&str; 4] = [
 ];
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Ethernet/IPv4/TCP frames over 256 connections: SYNs and SYN-ACKs with the SMC option, and
@@ -134,24 +152,42 @@ impl Hostile {
                 r.fill(&mut payload);
             }
         }
-        let options: &[u8] = if syn { &[1, 1, 0xfe, 6, 0xe2, 0xd4, 0xc3, 0xd9] } else { &[] };
+        let options: &[u8] = if syn {
+            &[1, 1, 0xfe, 6, 0xe2, 0xd4, 0xc3, 0xd9]
+        } else {
+            &[]
+        };
         let tcp_len = 20 + options.len();
         let ip_len = 20 + tcp_len + payload.len();
         buf.clear();
         buf.extend_from_slice(&[0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 0x08, 0x00]);
         buf.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0]);
         buf[16..18].copy_from_slice(&(ip_len as u16).to_be_bytes());
-        let (src, dst, sport, dport) = if from_server { ([10, 0, 0, 2], [10, 0, 0, 1], 7u16, 1000 + port as u16) } else { ([10, 0, 0, 1], [10, 0, 0, 2], 1000 + port as u16, 7u16) };
+        let (src, dst, sport, dport) = if from_server {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 7u16, 1000 + port as u16)
+        } else {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 1000 + port as u16, 7u16)
+        };
         buf.extend_from_slice(&src);
         buf.extend_from_slice(&dst);
         buf.extend_from_slice(&sport.to_be_bytes());
         buf.extend_from_slice(&dport.to_be_bytes());
         let dir = usize::from(from_server);
-        let seq = if syn { r.next() as u32 } else { self.next[port][dir] };
+        let seq = if syn {
+            r.next() as u32
+        } else {
+            self.next[port][dir]
+        };
         self.next[port][dir] = seq.wrapping_add(payload.len() as u32 + u32::from(syn));
         buf.extend_from_slice(&seq.to_be_bytes());
         buf.extend_from_slice(&0u32.to_be_bytes());
-        let flags: u8 = if synack { 0x12 } else if syn { 0x02 } else { 0x18 };
+        let flags: u8 = if synack {
+            0x12
+        } else if syn {
+            0x02
+        } else {
+            0x18
+        };
         buf.extend_from_slice(&[((tcp_len / 4) as u8) << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
         buf.extend_from_slice(options);
         buf.extend_from_slice(&payload);
@@ -160,7 +196,12 @@ impl Hostile {
 
 fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Produces a pcap of hostile frames up to `total` bytes, on the fly.
@@ -207,16 +248,38 @@ fn corrupt_bytes() -> u64 {
 fn long_hostile_stream_is_survived_in_bounded_memory() {
     let total = corrupt_bytes();
     let before = peak_rss_kib();
-    let gen = Hostile { rng: Rng(0x5eed), next: [[0; 2]; 256], clc: CLC.iter().map(|h| unhex(h)).collect() };
-    let stream = HostileStream { gen, pending: pcap_header(1), at: 0, left: total, frame: Vec::new(), ts: 0 };
+    let gen = Hostile {
+        rng: Rng(0x5eed),
+        next: [[0; 2]; 256],
+        clc: CLC.iter().map(|h| unhex(h)).collect(),
+    };
+    let stream = HostileStream {
+        gen,
+        pending: pcap_header(1),
+        at: 0,
+        left: total,
+        frame: Vec::new(),
+        ts: 0,
+    };
     let cfg = Config::default();
     let mut src = PcapSource::from_reader("hostile", Box::new(stream)).unwrap();
     let stats = smc_dissect::run(&mut src, &cfg, &mut NullSink, |_, _| {}).unwrap();
-    assert!(stats.bytes >= total * 9 / 10, "the whole stream went through: {} of {total}", stats.bytes);
-    assert!(stats.tcp_segments > 0 && stats.clc_messages > 0, "the deep paths ran: {stats:?}");
+    assert!(
+        stats.bytes >= total * 9 / 10,
+        "the whole stream went through: {} of {total}",
+        stats.bytes
+    );
+    assert!(
+        stats.tcp_segments > 0 && stats.clc_messages > 0,
+        "the deep paths ran: {stats:?}"
+    );
     if let (Some(b), Some(a)) = (before, peak_rss_kib()) {
         // flows, reassembly and notices are all capped: the peak must not follow the input size
-        assert!(a.saturating_sub(b) < 256 * 1024, "peak RSS grew by {} KiB", a - b);
+        assert!(
+            a.saturating_sub(b) < 256 * 1024,
+            "peak RSS grew by {} KiB",
+            a - b
+        );
     }
 }
 
@@ -239,11 +302,32 @@ fn random_bytes_after_a_valid_header_end_cleanly() {
 #[test]
 fn hostile_stream_reaches_every_verdict_path() {
     // not a bound, a coverage check: the generator drives the state machine broadly
-    let gen = Hostile { rng: Rng(0xfeed), next: [[0; 2]; 256], clc: CLC.iter().map(|h| unhex(h)).collect() };
-    let stream = HostileStream { gen, pending: pcap_header(1), at: 0, left: 8 << 20, frame: Vec::new(), ts: 0 };
+    let gen = Hostile {
+        rng: Rng(0xfeed),
+        next: [[0; 2]; 256],
+        clc: CLC.iter().map(|h| unhex(h)).collect(),
+    };
+    let stream = HostileStream {
+        gen,
+        pending: pcap_header(1),
+        at: 0,
+        left: 8 << 20,
+        frame: Vec::new(),
+        ts: 0,
+    };
     let mut src = PcapSource::from_reader("hostile", Box::new(stream)).unwrap();
     let stats = smc_dissect::run(&mut src, &Config::default(), &mut NullSink, |_, _| {}).unwrap();
-    for v in ["declined", "violation", "incomplete", "option-echoed-no-clc", "clc-without-option"] {
-        assert!(stats.verdicts.get(v).copied().unwrap_or(0) > 0, "no {v} verdict: {:?}", stats.verdicts);
+    for v in [
+        "declined",
+        "violation",
+        "incomplete",
+        "option-echoed-no-clc",
+        "clc-without-option",
+    ] {
+        assert!(
+            stats.verdicts.get(v).copied().unwrap_or(0) > 0,
+            "no {v} verdict: {:?}",
+            stats.verdicts
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! over them so the hot loop is monomorphised (no `Box<dyn Sink>` per event).
 
 pub mod json;
+pub mod pcapng;
 pub mod summary;
 pub mod text;
 pub mod verbose;
@@ -12,6 +13,7 @@ use crate::event::Event;
 use crate::stats::Stats;
 
 pub use json::JsonSink;
+pub use pcapng::PcapngSink;
 pub use summary::SummarySink;
 pub use text::TextSink;
 pub use verbose::VerboseSink;
@@ -24,11 +26,19 @@ pub trait Sink {
     fn finish(&mut self, _stats: &Stats) -> io::Result<()> {
         Ok(())
     }
+    /// Called after each frame; `relevant` when the frame belonged to an SMC-relevant connection
+    /// or carried RoCE (the pcapng writer keeps those).
+    fn frame_done(&mut self, _frame: &crate::source::Frame<'_>, _relevant: bool) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
         (**self).event(ev)
+    }
+    fn frame_done(&mut self, frame: &crate::source::Frame<'_>, relevant: bool) -> io::Result<()> {
+        (**self).frame_done(frame, relevant)
     }
     fn finish(&mut self, stats: &Stats) -> io::Result<()> {
         (**self).finish(stats)
@@ -76,19 +86,24 @@ impl<W: Write> Sink for Output<W> {
     }
 }
 
-/// The per-event output plus the optional summary table (and later writers), fanned out.
-pub struct Fanout<W: Write, X: Write> {
+/// The per-event output plus the optional summary table and pcapng export, fanned out.
+pub struct Fanout<W: Write, X: Write, P: Write> {
     /// Per-event output.
     pub output: Output<W>,
     /// Summary table at the end.
     pub summary: Option<SummarySink<X>>,
+    /// Annotated pcapng of the SMC packets.
+    pub pcapng: Option<PcapngSink<P>>,
 }
 
-impl<W: Write, X: Write> Sink for Fanout<W, X> {
+impl<W: Write, X: Write, P: Write> Sink for Fanout<W, X, P> {
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
         self.output.event(ev)?;
         if let Some(s) = &mut self.summary {
             s.event(ev)?;
+        }
+        if let Some(p) = &mut self.pcapng {
+            p.event(ev)?;
         }
         Ok(())
     }
@@ -96,6 +111,15 @@ impl<W: Write, X: Write> Sink for Fanout<W, X> {
         self.output.finish(stats)?;
         if let Some(s) = &mut self.summary {
             s.finish(stats)?;
+        }
+        if let Some(p) = &mut self.pcapng {
+            p.finish(stats)?;
+        }
+        Ok(())
+    }
+    fn frame_done(&mut self, frame: &crate::source::Frame<'_>, relevant: bool) -> io::Result<()> {
+        if let Some(p) = &mut self.pcapng {
+            p.frame_done(frame, relevant)?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ EXAMPLES:
   tcpdump -i any -w - | smcdump -r -       read a pipe
   smcdump -v -r trace.pcap                 full field tree of every CLC message
   smcdump --json -r trace.pcap | jq 'select(.type==\"verdict\")'
+  smcdump -r big.pcap -w smc.pcapng -q     keep only the SMC packets, annotated for Wireshark
   smcdump decode e2d4c3d904001c10...       decode one message copied from a log
 
 VERDICTS (one per SMC-relevant TCP connection; client = SYN sender):
@@ -81,6 +82,10 @@ pub struct RunArgs {
     /// Do not print the summary table.
     #[arg(long)]
     pub no_summary: bool,
+    /// Write the SMC-relevant packets to FILE (pcapng), each with packet comments stating smcdump's
+    /// reading (message, verdict); open it in Wireshark to compare.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
     /// Most TCP flows tracked at once; the least recently seen are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub max_flows: usize,
@@ -125,6 +130,7 @@ impl RunArgs {
             format,
             summary,
             smc_only: true,
+            write: self.write,
             ..Config::default()
         };
         cfg.tracker.max_flows = self.max_flows;
