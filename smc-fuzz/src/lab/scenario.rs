@@ -88,6 +88,11 @@ struct Side {
     ueid: Option<&'static str>,
 }
 
+/// Snapshot length of the two-VM captures: Ethernet 14 + IPv4 20 + TCP with timestamps 32 + the
+/// longest legal CLC message (a 652-byte Proposal, reference §3.7) = 718, so every CLC, LLC and CDC
+/// stays whole while RDMA WRITE payloads (up to the 1024-byte path MTU) are cut and the files
+/// stay small.
+const SNAPLEN: u32 = 768;
 const SRV_IP: &str = "192.168.50.1";
 const CLI_IP: &str = "192.168.50.2";
 
@@ -147,7 +152,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "deb-smcr",
             about: "Debian kernel, two VMs, Soft-RoCE + UEID: SMC-Rv2 first contact then link-group reuse, LLC + CDC on RoCEv2",
             kernel: KernelKind::Debian,
-            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45100, 3, 64 * 1024), 192),
+            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45100, 3, 64 * 1024), SNAPLEN),
             timeout_secs: 240,
         },
         Scenario {
@@ -178,7 +183,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "deb-smcr-cdc-wrap",
             about: "Debian kernel, two VMs, SMC-R with 1 MiB echoed through a 64 KiB RMB: CDC cursor wrap",
             kernel: KernelKind::Debian,
-            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45400, 1, 1 << 20), 192),
+            topology: pair(srv.clone(), cli.clone(), w(SRV_IP, 45400, 1, 1 << 20), SNAPLEN),
             timeout_secs: 300,
         },
         Scenario {
@@ -193,7 +198,7 @@ pub fn catalogue() -> Vec<Scenario> {
                         hold_ms: 4000,
                         ..w(SRV_IP, 45450, 1, 4096)
                     },
-                    192,
+                    SNAPLEN,
                 );
                 if let Topology::Pair { a, b, .. } = &mut t {
                     for steps in [a, b] {
@@ -296,7 +301,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "lo-2vm-dr",
             about: "SMC_LO kernel, two VMs with loopback-ism and Soft-RoCE: Proposal offers SMC-Dv2 + SMC-Rv2, server picks SMC-Rv2",
             kernel: KernelKind::SmcLo,
-            topology: pair(srv, cli, w(SRV_IP, 46000, 2, 16 * 1024), 192),
+            topology: pair(srv, cli, w(SRV_IP, 46000, 2, 16 * 1024), SNAPLEN),
             timeout_secs: 240,
         },
     ]
