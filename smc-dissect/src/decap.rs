@@ -669,7 +669,9 @@ fn short(layer: &'static str, need: usize, have: usize, missing: usize) -> Decap
 
 /// TCP, UDP or other, from the IP payload `data` (bounded by the IP length) of which `missing`
 /// bytes were not captured.
-#[inline]
+// inlined into both IP parsers: the result is then built in place, not copied out of a
+// temporary (the copy stalled on store forwarding and cost half of the parse)
+#[inline(always)]
 fn transport(
     protocol: u8,
     data: &[u8],

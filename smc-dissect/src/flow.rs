@@ -5,31 +5,34 @@
 //! sorts first being `a`; [`FlowKey::new`] also says which way the packet went.
 //!
 //! # Bounds and eviction (style §4.4 "memcap"; counter-example §4.5)
-//! At most `max_flows` flows are held. The table is a dense slab of slots threaded on an intrusive
-//! least-recently-seen list (index links, no allocation per touch) plus a hash map from key to
-//! slot, so lookup, touch, insert and evicting the stalest flow are all O(1):
-//! - **Full.** Inserting into a full table evicts the least recently seen flow. Its state is
-//!   parked and handed to the caller's callback at the next [`FlowTable::evict_idle`],
-//!   [`FlowTable::take_evicted`] or [`FlowTable::drain`] call, so every evicted connection still
-//!   gets its verdict. At most `max_flows` states are parked; beyond that (a caller that never
-//!   collects) the oldest parked one is dropped and counted in
+//! At most `max_flows` flows are held, in a dense slab indexed by a hash map. Seeing a flow only
+//! stamps its slot with the time (no list to reorder: one cache line per packet); eviction sweeps:
+//! - **Full.** Inserting into a full table first evicts the least recently seen eighth of it
+//!   (at least one flow), found with one O(n) selection pass, so an insert costs O(1)
+//!   amortized. The evicted states are parked and handed to the caller's callback at the next
+//!   [`FlowTable::evict_idle`], [`FlowTable::take_evicted`] or [`FlowTable::drain`] call, so every
+//!   evicted connection still gets its verdict. At most `max_flows` states are parked; beyond
+//!   that (a caller that never collects) the oldest parked one is dropped and counted in
 //!   [`FlowTableStats::evicted_unreported`].
-//! - **Idle.** [`FlowTable::evict_idle`] removes flows not seen for `idle_timeout_secs` of capture
-//!   time, stalest first; it stops at the first flow that is not idle, so a call costs O(1 + evicted).
-//!   A timeout of 0 disables idle eviction.
+//! - **Idle.** [`FlowTable::evict_idle`] removes flows not seen for more than
+//!   `idle_timeout_secs` of capture time, stalest first. It sweeps the table at most once per
+//!   eighth of the timeout (and at most once per second) of capture time and returns at once
+//!   otherwise, so it may be called for every packet; a flow is evicted at most an eighth of the
+//!   timeout late. A timeout of 0 disables idle eviction.
 //!
 //! # Time
 //! The table keeps a clock: the latest timestamp passed to [`FlowTable::get_or_insert_with`] or
 //! [`FlowTable::evict_idle`] (it never goes back, so captures with out-of-order timestamps or
-//! several files do not reorder the list). [`FlowTable::get_mut`] marks a flow seen at that clock.
+//! several files in a row cannot make a flow look idle). [`FlowTable::get_mut`] stamps a flow
+//! with that clock.
 //!
 //! # Hashing
 //! `ahash` with a per-table random key: fast on the 40-byte keys, and a capture crafted to collide
 //! flows in the hash map (keys are attacker-controlled in a capture of hostile traffic) cannot
 //! degrade lookups, which a fixed-key hasher like FxHash would allow.
 //!
-//! Memory: the slab, map and parked list each hold at most `max_flows` entries; nothing grows with
-//! the capture except counters.
+//! Memory: the slab, the map, the parked list and the sweep's scratch list each hold at most
+//! `max_flows` entries; nothing grows with the capture except counters.
 
 use crate::source::Timestamp;
 use ahash::RandomState;
@@ -85,7 +88,13 @@ impl FlowKey {
     /// source sorts first, by address then port).
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, Direction) {
         let (s, d) = ((src, sport), (dst, dport));
-        if s <= d {
+        // the same order as comparing the tuples (IPv4 before IPv6, then address, then port),
+        // on integers rather than byte arrays: this runs for every TCP packet
+        let rank = |(ip, port): (IpAddr, u16)| match ip {
+            IpAddr::V4(a) => (4u8, u128::from(u32::from(a)), port),
+            IpAddr::V6(a) => (6u8, u128::from(a), port),
+        };
+        if rank(s) <= rank(d) {
             (FlowKey { a: s, b: d }, Direction::AtoB)
         } else {
             (FlowKey { a: d, b: s }, Direction::BtoA)
@@ -125,18 +134,11 @@ pub struct FlowTableStats {
     pub evicted_unreported: u64,
 }
 
-/// No slot.
-const NIL: u32 = u32::MAX;
-
-/// One flow's slot on the slab and the least-recently-seen list.
+/// One flow.
 struct Slot<T> {
     key: FlowKey,
     id: ConnId,
     last_seen: Timestamp,
-    /// Towards the most recently seen end.
-    newer: u32,
-    /// Towards the least recently seen end.
-    older: u32,
     state: T,
 }
 
@@ -146,112 +148,48 @@ pub struct FlowTable<T> {
     map: HashMap<FlowKey, u32, RandomState>,
     /// Every held flow, densely (removal moves the last slot into the hole).
     slots: Vec<Slot<T>>,
-    /// Most recently seen slot.
-    newest: u32,
-    /// Least recently seen slot: the next to evict.
-    oldest: u32,
     parked: VecDeque<(ConnId, T)>,
+    /// Reused by sweeps: (last seen, id, slot index).
+    scratch: Vec<(Timestamp, ConnId, u32)>,
     max_flows: usize,
     idle_timeout_nanos: i128,
     clock: Timestamp,
+    /// No idle sweep before this time.
+    next_sweep: Timestamp,
     next_id: u64,
     stats: FlowTableStats,
 }
 
 impl<T> FlowTable<T> {
-    /// A table of at most `max_flows` flows (at least 1, below 2^32 - 1), evicting flows idle
-    /// for `idle_timeout_secs` (0: never).
+    /// A table of at most `max_flows` flows (at least 1, below 2^32), evicting flows idle for
+    /// more than `idle_timeout_secs` (0: never).
     pub fn new(max_flows: usize, idle_timeout_secs: u64) -> Self {
-        let max_flows = max_flows.clamp(1, NIL as usize - 1);
         FlowTable {
             map: HashMap::with_hasher(RandomState::new()),
             slots: Vec::new(),
-            newest: NIL,
-            oldest: NIL,
             parked: VecDeque::new(),
-            max_flows,
+            scratch: Vec::new(),
+            max_flows: max_flows.clamp(1, u32::MAX as usize),
             idle_timeout_nanos: i128::from(idle_timeout_secs) * 1_000_000_000,
             clock: Timestamp::default(),
+            next_sweep: Timestamp::default(),
             next_id: 0,
             stats: FlowTableStats::default(),
         }
     }
 
-    fn slot(&self, i: u32) -> Option<&Slot<T>> {
-        self.slots.get(i as usize)
-    }
-
-    fn slot_mut(&mut self, i: u32) -> Option<&mut Slot<T>> {
-        self.slots.get_mut(i as usize)
-    }
-
-    /// Points the neighbours of the slot now at `i` (or the list ends) at `i`.
-    fn relink(&mut self, i: u32, newer: u32, older: u32) {
-        match self.slot_mut(newer) {
-            Some(n) => n.older = i,
-            None => self.newest = i,
-        }
-        match self.slot_mut(older) {
-            Some(o) => o.newer = i,
-            None => self.oldest = i,
-        }
-    }
-
-    /// Takes slot `i` off the list.
-    fn unlink(&mut self, i: u32) {
-        let Some((newer, older)) = self.slot(i).map(|s| (s.newer, s.older)) else {
-            return;
-        };
-        match self.slot_mut(newer) {
-            Some(n) => n.older = older,
-            None => self.newest = older,
-        }
-        match self.slot_mut(older) {
-            Some(o) => o.newer = newer,
-            None => self.oldest = newer,
-        }
-    }
-
-    /// Puts slot `i` at the most recently seen end.
-    fn link_newest(&mut self, i: u32) {
-        let old_newest = self.newest;
-        if let Some(s) = self.slot_mut(i) {
-            s.newer = NIL;
-            s.older = old_newest;
-        }
-        match self.slot_mut(old_newest) {
-            Some(n) => n.newer = i,
-            None => self.oldest = i,
-        }
-        self.newest = i;
-    }
-
-    /// Marks slot `i` seen now.
-    fn touch(&mut self, i: u32) {
-        let now = self.clock;
-        if let Some(s) = self.slot_mut(i) {
-            s.last_seen = now;
-        }
-        if self.newest != i {
-            self.unlink(i);
-            self.link_newest(i);
-        }
-    }
-
-    /// Removes slot `i` from the map, list and slab; returns its id and state.
+    /// Removes slot `i` from the map and slab; returns its id and state.
     fn take_slot(&mut self, i: u32) -> Option<(ConnId, T)> {
         if i as usize >= self.slots.len() {
             return None;
         }
-        self.unlink(i);
         let removed = self.slots.swap_remove(i as usize);
         self.map.remove(&removed.key);
-        // the last slot moved into the hole: fix its map entry and its neighbours' links
-        if let Some((key, newer, older)) = self.slot(i).map(|s| (s.key, s.newer, s.older)) {
-            if let Some(m) = self.map.get_mut(&key) {
+        // the last slot moved into the hole: point its map entry at it
+        if let Some(moved) = self.slots.get(i as usize) {
+            if let Some(m) = self.map.get_mut(&moved.key) {
                 *m = i;
             }
-            self.relink(i, newer, older);
         }
         self.stats.live = self.map.len();
         Some((removed.id, removed.state))
@@ -265,9 +203,55 @@ impl<T> FlowTable<T> {
         self.parked.push_back(evicted);
     }
 
-    /// The flow's state, created with `f(its ConnId)` if new; marks it seen at `now`.
+    /// Fills `scratch` with the slots `keep` selects, stalest first.
+    fn select(&mut self, keep: impl Fn(&Slot<T>) -> bool) {
+        self.scratch.clear();
+        let held = self.slots.iter().zip(0u32..).filter(|(s, _)| keep(s));
+        self.scratch
+            .extend(held.map(|(s, i)| (s.last_seen, s.id, i)));
+    }
+
+    /// Removes the slots listed in `scratch` (any order), handing each over in `scratch` order.
+    fn remove_selected(&mut self, mut f: impl FnMut(&mut Self, ConnId, T)) {
+        let mut picked = std::mem::take(&mut self.scratch);
+        // remove from the highest index down, so swap_remove never moves a picked slot
+        let mut order: Vec<(usize, u32)> = picked
+            .iter()
+            .enumerate()
+            .map(|(n, &(_, _, i))| (n, i))
+            .collect();
+        order.sort_unstable_by_key(|&(_, i)| std::cmp::Reverse(i));
+        let mut taken: Vec<Option<(ConnId, T)>> = (0..picked.len()).map(|_| None).collect();
+        for (n, i) in order {
+            if let Some(slot) = taken.get_mut(n) {
+                *slot = self.take_slot(i);
+            }
+        }
+        for (id, state) in taken.into_iter().flatten() {
+            f(self, id, state);
+        }
+        picked.clear();
+        self.scratch = picked;
+    }
+
+    /// The full table makes room: the least recently seen eighth is evicted and parked.
+    fn evict_for_room(&mut self) {
+        let n = (self.slots.len() / 8).max(1);
+        self.select(|_| true);
+        if n < self.scratch.len() {
+            self.scratch.select_nth_unstable(n - 1);
+            self.scratch.truncate(n);
+        }
+        self.scratch.sort_unstable();
+        self.remove_selected(|t, id, state| {
+            t.stats.evicted_full += 1;
+            t.park((id, state));
+        });
+    }
+
+    /// The flow's state, created with `f(its ConnId)` if new; stamps it seen at `now`.
     /// Returns (id, state, whether it was created). A full table first evicts its least recently
-    /// seen flow (handed over later; see the module docs).
+    /// seen eighth (handed over later; see the module docs).
     pub fn get_or_insert_with(
         &mut self,
         key: FlowKey,
@@ -276,37 +260,29 @@ impl<T> FlowTable<T> {
     ) -> (ConnId, &mut T, bool) {
         self.clock = self.clock.max(now);
         let (i, new) = match self.map.get(&key) {
-            Some(&i) => {
-                self.touch(i);
-                (i, false)
-            }
+            Some(&i) => (i, false),
             None => (self.insert(key, f), true),
         };
-        // `i` is a held slot: map values always index `slots`
+        // `i` indexes a held slot: map values always do
         let slot = &mut self.slots[i as usize];
+        slot.last_seen = self.clock;
         (slot.id, &mut slot.state, new)
     }
 
     fn insert(&mut self, key: FlowKey, f: impl FnOnce(ConnId) -> T) -> u32 {
         if self.map.len() >= self.max_flows {
-            if let Some(evicted) = self.take_slot(self.oldest) {
-                self.stats.evicted_full += 1;
-                self.park(evicted);
-            }
+            self.evict_for_room();
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        // fewer than max_flows < NIL slots, so the index fits
+        // fewer than max_flows ≤ u32::MAX slots, so the index fits
         let i = self.slots.len() as u32;
         self.slots.push(Slot {
             key,
             id,
             last_seen: self.clock,
-            newer: NIL,
-            older: NIL,
             state: f(id),
         });
-        self.link_newest(i);
         self.map.insert(key, i);
         self.stats.created += 1;
         self.stats.live = self.map.len();
@@ -314,17 +290,17 @@ impl<T> FlowTable<T> {
         i
     }
 
-    /// The flow's id and state if it is held; marks it seen at the table's clock.
+    /// The flow's id and state if it is held; stamps it seen at the table's clock.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<(ConnId, &mut T)> {
         let i = *self.map.get(key)?;
-        self.touch(i);
-        let slot = self.slot_mut(i)?;
+        let slot = self.slots.get_mut(i as usize)?;
+        slot.last_seen = self.clock;
         Some((slot.id, &mut slot.state))
     }
 
-    /// The flow's id and state if it is held, without marking it seen.
+    /// The flow's id and state if it is held, without stamping it.
     pub fn get(&self, key: &FlowKey) -> Option<(ConnId, &T)> {
-        let slot = self.slot(*self.map.get(key)?)?;
+        let slot = self.slots.get(*self.map.get(key)? as usize)?;
         Some((slot.id, &slot.state))
     }
 
@@ -334,27 +310,31 @@ impl<T> FlowTable<T> {
         self.take_slot(i).map(|(_, t)| t)
     }
 
-    /// Hands over flows evicted for room, then removes flows idle for longer than the timeout at
-    /// `now` (stalest first), handing each to `on_evict`.
+    /// Hands over flows evicted for room; then, when a sweep is due, removes the flows idle for
+    /// more than the timeout at `now`, stalest first, handing each to `on_evict`.
     pub fn evict_idle(&mut self, now: Timestamp, mut on_evict: impl FnMut(ConnId, T)) {
         self.clock = self.clock.max(now);
         self.take_evicted(&mut on_evict);
-        if self.idle_timeout_nanos == 0 {
+        if self.idle_timeout_nanos == 0 || self.clock < self.next_sweep {
             return;
         }
-        while let Some(s) = self.slot(self.oldest) {
-            if self.clock.nanos_since(s.last_seen) <= self.idle_timeout_nanos {
-                break;
-            }
-            let Some((id, state)) = self.take_slot(self.oldest) else {
-                break;
-            };
-            self.stats.evicted_idle += 1;
+        // next sweep after an eighth of the timeout, at least a second
+        let step = (self.idle_timeout_nanos / 8).max(1_000_000_000);
+        let next = self.clock.as_nanos() + step;
+        self.next_sweep = Timestamp::new(
+            i64::try_from(next.div_euclid(1_000_000_000)).unwrap_or(i64::MAX),
+            u64::try_from(next.rem_euclid(1_000_000_000)).unwrap_or(0),
+        );
+        let (clock, timeout) = (self.clock, self.idle_timeout_nanos);
+        self.select(|s| clock.nanos_since(s.last_seen) > timeout);
+        self.scratch.sort_unstable();
+        self.remove_selected(|t, id, state| {
+            t.stats.evicted_idle += 1;
             on_evict(id, state);
-        }
+        });
     }
 
-    /// Hands over the flows evicted to make room, oldest eviction first.
+    /// Hands over the flows evicted to make room, stalest first.
     pub fn take_evicted(&mut self, mut f: impl FnMut(ConnId, T)) {
         while let Some((id, state)) = self.parked.pop_front() {
             f(id, state);
@@ -366,8 +346,6 @@ impl<T> FlowTable<T> {
     pub fn drain(&mut self, mut f: impl FnMut(ConnId, T)) {
         self.take_evicted(&mut f);
         self.map.clear();
-        self.newest = NIL;
-        self.oldest = NIL;
         self.stats.live = 0;
         let mut held: Vec<Slot<T>> = std::mem::take(&mut self.slots);
         held.sort_unstable_by_key(|s| s.id);
@@ -444,6 +422,21 @@ mod test {
         // same address, ports decide
         let (k3, d3) = FlowKey::new(c, 9, c, 8);
         assert_eq!((k3.a(), k3.b(), d3), ((c, 8), (c, 9), Direction::BtoA));
+        // the order is the tuples' order
+        let eps = [
+            (c, 1),
+            (c, 2),
+            (IpAddr::V4(Ipv4Addr::new(9, 255, 0, 0)), 7),
+            (s, 1),
+            (IpAddr::V6(Ipv6Addr::UNSPECIFIED), 9),
+        ];
+        for x in eps {
+            for y in eps {
+                let (k, d) = FlowKey::new(x.0, x.1, y.0, y.1);
+                assert_eq!(d == Direction::AtoB, x <= y);
+                assert_eq!((k.a(), k.b()), (x.min(y), x.max(y)));
+            }
+        }
     }
 
     #[test]
@@ -545,18 +538,42 @@ mod test {
     }
 
     #[test]
-    fn remove_keeps_the_list_consistent() {
-        let mut t = FlowTable::new(4, 1);
-        for p in 0..4u16 {
-            t.get_or_insert_with(key(p), ts(0), |_| p);
+    fn removals_keep_map_and_slab_consistent() {
+        let mut t = FlowTable::new(1000, 1);
+        for p in 0..100u16 {
+            t.get_or_insert_with(key(p), ts(i64::from(p / 10)), |_| p);
         }
-        t.remove(&key(0)); // oldest
-        t.remove(&key(3)); // newest
-        t.remove(&key(1)); // middle
+        // touched again at the clock (9): no longer stale
+        t.get_mut(&key(3));
+        t.remove(&key(0));
+        t.remove(&key(99));
+        t.remove(&key(50));
+        // flows last seen before 8 are idle for more than 1 s at 9 and go, moving many slots
         let mut got = Vec::new();
-        t.evict_idle(ts(10), |_, s| got.push(s));
-        assert_eq!(got, vec![2]);
-        assert!(t.is_empty());
-        assert_eq!((t.newest, t.oldest), (NIL, NIL));
+        t.evict_idle(ts(9), |_, s| got.push(s));
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "stalest first: {got:?}"
+        );
+        for p in 1..99u16 {
+            let held = t.get(&key(p)).map(|(_, &s)| s);
+            let expect = (p != 50 && (p >= 80 || p == 3)).then_some(p);
+            assert_eq!(held, expect, "flow {p}");
+        }
+        assert_eq!(t.len() + got.len() + 3, 100);
+    }
+
+    #[test]
+    fn idle_sweeps_are_rate_limited() {
+        let mut t = FlowTable::new(10, 80);
+        t.get_or_insert_with(key(1), ts(0), |_| 1);
+        t.evict_idle(ts(0), |_, _| ());
+        // next sweep at 10 s (an eighth of 80 s): at 85 s the flow is idle, and it goes
+        t.get_or_insert_with(key(2), ts(1), |_| 2);
+        let mut got = Vec::new();
+        t.evict_idle(ts(9), |_, s| got.push(s));
+        assert!(got.is_empty());
+        t.evict_idle(ts(85), |_, s| got.push(s));
+        assert_eq!(got, vec![1, 2]);
     }
 }
