@@ -651,7 +651,12 @@ fn sample_pcapng() -> Vec<u8> {
         0x08, 0x00, 0, 0, 0, 0, 0, 1, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
     sll2.extend(ipv4_tcp(10));
-    f.extend(idb(Be, 276, &[(9, &[0x80 | 20])]));
+    // if_tsresol 2^-20, if_tsoffset -3600 s, big-endian like every field of this section
+    f.extend(idb(
+        Be,
+        276,
+        &[(9, &[0x80 | 20]), (14, &(-3600i64).to_be_bytes())],
+    ));
     f.extend(epb(
         Be,
         0,
@@ -688,7 +693,7 @@ fn pcapng_interfaces_resolutions_sections() {
             (
                 7,
                 LinkType::LINUX_SLL2,
-                ts(1_700_000_002, 500_000_000),
+                ts(1_699_996_402, 500_000_000),
                 60,
                 70
             ),

@@ -33,7 +33,7 @@
 use super::{Frame, LinkType, Progress, Source, SourceNotice, Timestamp};
 use crate::error::DissectError;
 use flate2::read::MultiGzDecoder;
-use pcap_parser::pcapng::Block;
+use pcap_parser::pcapng::{Block, OptionCode, PcapNGOption};
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use std::cell::Cell;
@@ -480,7 +480,7 @@ impl Input {
                         self.interfaces.push(Interface {
                             link: LinkType(idb.linktype.0 as u32),
                             units_per_sec: Interface::units_per_sec(idb.if_tsresol),
-                            offset_secs: idb.if_tsoffset,
+                            offset_secs: tsoffset(&idb.options, self.ng_big_endian),
                         });
                     } else {
                         notices.push(SourceNotice::SkippedBlock {
@@ -619,6 +619,22 @@ impl Input {
             None => Step::Corrupt(message),
         }
     }
+}
+
+/// `if_tsoffset` (pcapng §4.2 option 14): a signed 64-bit count of seconds in the section's byte
+/// order. (pcap-parser's `if_tsoffset` field always reads it little-endian.)
+fn tsoffset(options: &[PcapNGOption<'_>], big_endian: bool) -> i64 {
+    options
+        .iter()
+        .find(|o| o.code == OptionCode::IfTsoffset)
+        .and_then(|o| <[u8; 8]>::try_from(o.as_bytes().ok()?.get(..8)?).ok())
+        .map_or(0, |b| {
+            if big_endian {
+                i64::from_be_bytes(b)
+            } else {
+                i64::from_le_bytes(b)
+            }
+        })
 }
 
 /// One line for a pcap-parser error.
