@@ -841,3 +841,36 @@ fn every_link_type_through_a_file() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn named_pipes_lose_no_bytes() {
+    // `smcdump -r <(zcat x.pcap.gz)`: a pipe must not be read before its turn
+    let bytes = std::fs::read(shared("smcr-v1-lo-clc-hwipl-split.pcap")).unwrap();
+    for first in [true, false] {
+        let fifo = tmp(&format!("pipe-{first}.pcap"));
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("mkfifo unavailable; skipped");
+            return;
+        }
+        let writer = {
+            let (fifo, bytes) = (fifo.clone(), bytes.clone());
+            std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+        };
+        let other = shared("smcr-llc-rocev2-smcgo.pcap");
+        let paths = if first {
+            vec![fifo.clone(), other]
+        } else {
+            vec![other, fifo.clone()]
+        };
+        let mut src = PcapSource::open(&paths).unwrap();
+        assert_eq!(src.progress().bytes_total, None, "a pipe has no size");
+        let (frames, notices, err) = read_all(&mut src);
+        writer.join().unwrap();
+        assert!(err.is_none() && notices.is_empty(), "{err:?} {notices:?}");
+        assert_eq!(frames.len(), 9 + 7);
+        std::fs::remove_file(&fifo).unwrap();
+    }
+}

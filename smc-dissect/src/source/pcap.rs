@@ -667,8 +667,9 @@ pub struct PcapSource {
 impl PcapSource {
     /// Opens capture files (`-` is standard input) to be read in the order given.
     ///
-    /// The first input is opened and its header read now; every other file is opened and its
-    /// first bytes checked now, so a missing or non-capture file fails before any output.
+    /// The first input is opened and its header read now; every other regular file is opened
+    /// and its first bytes checked now, so a missing or non-capture file fails before any output.
+    /// Pipes (`<(…)`) are only opened when their turn comes.
     pub fn open(paths: &[PathBuf]) -> Result<PcapSource, DissectError> {
         let mut names = Vec::with_capacity(paths.len());
         let mut queue = VecDeque::with_capacity(paths.len());
@@ -692,7 +693,8 @@ impl PcapSource {
                 bytes_total = None;
                 queue.push_back((index, Pending::Stdin));
             } else {
-                let size = precheck(path, &name)?;
+                // the first input is opened and probed right below
+                let size = precheck(path, &name, i > 0)?;
                 bytes_total = bytes_total.zip(size).map(|(a, b)| a.saturating_add(b));
                 queue.push_back((index, Pending::Path(path.clone())));
             }
@@ -753,24 +755,30 @@ impl PcapSource {
     }
 }
 
-/// Checks that a file opens and starts like a capture (or gzip); returns its size if regular.
-fn precheck(path: &Path, name: &str) -> Result<Option<u64>, DissectError> {
+/// Checks that a file exists and, if `magic` and it is a regular file, that it starts like a
+/// capture (or gzip); returns its size if regular. A pipe or device is not opened here: reading
+/// from it now would take bytes the real read needs (`-r <(zcat x.pcap.gz)`).
+fn precheck(path: &Path, name: &str, magic: bool) -> Result<Option<u64>, DissectError> {
     let io_err = |source| DissectError::Io {
         path: name.to_string(),
         source,
     };
-    let mut f = File::open(path).map_err(io_err)?;
-    let meta = f.metadata().map_err(io_err)?;
+    let meta = std::fs::metadata(path).map_err(io_err)?;
     if meta.is_dir() {
         return Err(io_err(io::Error::other("is a directory")));
     }
-    let mut head = Vec::with_capacity(4);
-    read_at_least(&mut f, &mut head, 4, &Shared::default()).map_err(io_err)?;
-    if head.starts_with(&magic::GZIP) {
-        return Ok(meta.is_file().then_some(meta.len()));
+    if !meta.is_file() {
+        return Ok(None);
     }
-    check_magic(&head, name)?;
-    Ok(meta.is_file().then_some(meta.len()))
+    if magic {
+        let mut f = File::open(path).map_err(io_err)?;
+        let mut head = Vec::with_capacity(4);
+        read_at_least(&mut f, &mut head, 4, &Shared::default()).map_err(io_err)?;
+        if !head.starts_with(&magic::GZIP) {
+            check_magic(&head, name)?;
+        }
+    }
+    Ok(Some(meta.len()))
 }
 
 /// `Ok(true)` for pcapng, `Ok(false)` for pcap, else the error naming what the bytes are.
