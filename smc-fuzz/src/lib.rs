@@ -2,3 +2,4 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod lab;
+pub mod net;
