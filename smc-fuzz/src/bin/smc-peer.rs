@@ -1,0 +1,2 @@
+//! `smc-peer`: the reference SMC peer (issue 7).
+fn main() {}
