@@ -13,7 +13,7 @@
 
 mod pcap;
 
-pub use pcap::{PcapSource, INITIAL_BUFFER, MAX_BLOCK, MAX_INTERFACES, MAX_NOTICES};
+pub use pcap::{PcapSource, INITIAL_BUFFER, MAX_BLOCK, MAX_INTERFACES, MAX_NOTICES, STDIN_NAME};
 
 use crate::error::DissectError;
 use std::fmt;
