@@ -443,194 +443,190 @@ impl Tracker {
             frame_relevant,
             ..
         } = self;
-        let exists = flows.get_mut(&key).is_some();
-        if !exists {
-            let usable = option.is_some_and(|o| o.accepted);
-            if syn && !ack {
-                let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
-                    if usable {
-                        FlowState::Smc(Box::new(Conn::new(id, meta, dir, dir, SynState::NoOption)))
-                    } else {
-                        FlowState::Watch(Watch {
-                            client_dir: dir,
-                            next_seq: [None, None],
-                        })
+        // one lookup per packet: an existing flow is the common case
+        if let Some((id, st)) = flows.get_mut(&key) {
+            return match st {
+                FlowState::Done => Ok(()),
+                FlowState::Watch(w) => {
+                    let i = usize::from(dir != w.client_dir);
+                    if syn && ack {
+                        w.next_seq[1] = Some(seg.seq.wrapping_add(1));
+                        return Ok(());
                     }
-                });
-                match st {
-                    FlowState::Smc(c) => {
-                        *frame_relevant = true;
-                        c.syn_option = option;
-                        c.isn[0] = Some(seg.seq);
-                        c.streams[0] = StreamReasm::new(Some(seg.seq.wrapping_add(1)));
-                        c.frames += 1;
-                        c.last = (meta.input, meta.frame, meta.ts);
-                        stats.smc_options += 1;
-                        if let Some(o) = option {
-                            sink.event(&Event::SmcOption {
-                                meta,
-                                conn: c.conn_ref(),
-                                option: o,
-                            })?;
+                    if seg.flags.is_rst() || seg.flags.is_fin() {
+                        *st = FlowState::Done;
+                        return Ok(());
+                    }
+                    if seg.payload.is_empty() {
+                        return Ok(());
+                    }
+                    if !looks_like_clc(seg.payload) {
+                        if i == 0 {
+                            *st = FlowState::Done; // the client spoke, and it was not CLC
+                        }
+                        return Ok(());
+                    }
+                    // CLC although the SYN had no option
+                    *frame_relevant = true;
+                    let client_dir = w.client_dir;
+                    let next = w.next_seq;
+                    let mut c = Box::new(Conn::new(id, meta, client_dir, dir, SynState::NoOption));
+                    c.isn = [
+                        next[0].map(|s| s.wrapping_sub(1)),
+                        next[1].map(|s| s.wrapping_sub(1)),
+                    ];
+                    c.synack_seen = next[1].is_some();
+                    let r = c.role(dir);
+                    c.streams[role_index(r)] = StreamReasm::new(Some(next[i].unwrap_or(seg.seq)));
+                    if let Some(n) = next[1 - i] {
+                        c.streams[1 - role_index(r)] = StreamReasm::new(Some(n));
+                    }
+                    Self::on_data(&mut c, meta, seg, dir, stats, roce, sink)?;
+                    *st = if c_is_final(&c) {
+                        FlowState::Done
+                    } else {
+                        FlowState::Smc(c)
+                    };
+                    Ok(())
+                }
+                FlowState::Smc(c) => {
+                    *frame_relevant = true;
+                    c.frames += 1;
+                    c.last = (meta.input, meta.frame, meta.ts);
+                    if syn && ack {
+                        return Self::on_synack(c, meta, seg, option, stats, sink);
+                    }
+                    if syn {
+                        return Ok(()); // a retransmitted SYN
+                    }
+                    // a handshake step that took longer than the kernel waits (CLC_WAIT_TIME)
+                    let waiting = matches!(c.state, ClcState::Proposal | ClcState::Accept)
+                        || (c.state == ClcState::Start
+                            && c.synack_option.is_some()
+                            && c.syn_option.is_some());
+                    if let (true, Some(t)) = (waiting, c.last_clc_ts.or(Some(c.first_ts))) {
+                        if secs_between(t, meta.ts) > CLC_WAIT_SECS {
+                            let v = c.wrap(Verdict::Incomplete {
+                                stage: c.state.stage(),
+                                cause: IncompleteCause::Timeout,
+                            });
+                            emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
+                            *st = FlowState::Done;
+                            return Ok(());
                         }
                     }
-                    FlowState::Watch(w) => {
-                        let i = usize::from(dir != w.client_dir);
-                        w.next_seq[i] = Some(seg.seq.wrapping_add(1));
+                    // a pending SMC verdict that nothing contradicted in time
+                    if let Some(t) = c.confirm_ts {
+                        if secs_between(t, meta.ts) > SETTLE_SECS {
+                            let v = c.final_verdict(IncompleteCause::EndOfCapture);
+                            emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
+                            *st = FlowState::Done;
+                            return Ok(());
+                        }
                     }
-                    FlowState::Done => {}
-                }
-                return Ok(());
-            }
-            if syn && ack && usable {
-                // SYN-ACK with the option but no SYN seen: the receiver is the client
-                let client_dir = reverse(dir);
-                let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
-                    FlowState::Smc(Box::new(Conn::new(
-                        id,
-                        meta,
-                        client_dir,
-                        dir,
-                        SynState::NotSeen,
-                    )))
-                });
-                if let FlowState::Smc(c) = st {
-                    *frame_relevant = true;
-                    c.state = ClcState::Start;
-                    Self::on_synack(c, meta, seg, option, stats, sink)?;
-                }
-                return Ok(());
-            }
-            if !seg.payload.is_empty() && looks_like_clc(seg.payload) {
-                // a capture that starts mid-connection: the sender's role comes from the message
-                let client_dir = match midstream_sender_role(seg.payload, meta) {
-                    Role::Client => dir,
-                    Role::Server => reverse(dir),
-                };
-                let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
-                    FlowState::Smc(Box::new(Conn::new(
-                        id,
-                        meta,
-                        client_dir,
-                        dir,
-                        SynState::NotSeen,
-                    )))
-                });
-                if let FlowState::Smc(c) = st {
-                    *frame_relevant = true;
-                    let r = c.role(dir);
-                    c.streams[role_index(r)] = StreamReasm::new(Some(seg.seq));
-                    Self::on_data(c, meta, seg, dir, stats, roce, sink)?;
-                    if c_is_final(c) {
+                    if !seg.payload.is_empty() || seg.payload_missing > 0 {
+                        Self::on_data(c, meta, seg, dir, stats, roce, sink)?;
+                        if c_is_final(c) {
+                            *st = FlowState::Done;
+                            return Ok(());
+                        }
+                    }
+                    if seg.flags.is_rst() || seg.flags.is_fin() {
+                        let cause = if seg.flags.is_rst() {
+                            IncompleteCause::Rst
+                        } else {
+                            IncompleteCause::Fin
+                        };
+                        let v = c.final_verdict(cause);
+                        emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
                         *st = FlowState::Done;
                     }
+                    Ok(())
                 }
-            }
-            return Ok(());
+            };
         }
-
-        let Some((id, st)) = flows.get_mut(&key) else {
-            return Ok(());
-        };
-        match st {
-            FlowState::Done => Ok(()),
-            FlowState::Watch(w) => {
-                let i = usize::from(dir != w.client_dir);
-                if syn && ack {
-                    w.next_seq[1] = Some(seg.seq.wrapping_add(1));
-                    return Ok(());
-                }
-                if seg.flags.is_rst() || seg.flags.is_fin() {
-                    *st = FlowState::Done;
-                    return Ok(());
-                }
-                if seg.payload.is_empty() {
-                    return Ok(());
-                }
-                if !looks_like_clc(seg.payload) {
-                    if i == 0 {
-                        *st = FlowState::Done; // the client spoke, and it was not CLC
-                    }
-                    return Ok(());
-                }
-                // CLC although the SYN had no option
-                *frame_relevant = true;
-                let client_dir = w.client_dir;
-                let next = w.next_seq;
-                let mut c = Box::new(Conn::new(id, meta, client_dir, dir, SynState::NoOption));
-                c.isn = [
-                    next[0].map(|s| s.wrapping_sub(1)),
-                    next[1].map(|s| s.wrapping_sub(1)),
-                ];
-                c.synack_seen = next[1].is_some();
-                let r = c.role(dir);
-                c.streams[role_index(r)] = StreamReasm::new(Some(next[i].unwrap_or(seg.seq)));
-                if let Some(n) = next[1 - i] {
-                    c.streams[1 - role_index(r)] = StreamReasm::new(Some(n));
-                }
-                Self::on_data(&mut c, meta, seg, dir, stats, roce, sink)?;
-                *st = if c_is_final(&c) {
-                    FlowState::Done
+        let usable = option.is_some_and(|o| o.accepted);
+        if syn && !ack {
+            let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
+                if usable {
+                    FlowState::Smc(Box::new(Conn::new(id, meta, dir, dir, SynState::NoOption)))
                 } else {
-                    FlowState::Smc(c)
-                };
-                Ok(())
+                    FlowState::Watch(Watch {
+                        client_dir: dir,
+                        next_seq: [None, None],
+                    })
+                }
+            });
+            match st {
+                FlowState::Smc(c) => {
+                    *frame_relevant = true;
+                    c.syn_option = option;
+                    c.isn[0] = Some(seg.seq);
+                    c.streams[0] = StreamReasm::new(Some(seg.seq.wrapping_add(1)));
+                    c.frames += 1;
+                    c.last = (meta.input, meta.frame, meta.ts);
+                    stats.smc_options += 1;
+                    if let Some(o) = option {
+                        sink.event(&Event::SmcOption {
+                            meta,
+                            conn: c.conn_ref(),
+                            option: o,
+                        })?;
+                    }
+                }
+                FlowState::Watch(w) => {
+                    let i = usize::from(dir != w.client_dir);
+                    w.next_seq[i] = Some(seg.seq.wrapping_add(1));
+                }
+                FlowState::Done => {}
             }
-            FlowState::Smc(c) => {
+            return Ok(());
+        }
+        if syn && ack && usable {
+            // SYN-ACK with the option but no SYN seen: the receiver is the client
+            let client_dir = reverse(dir);
+            let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
+                FlowState::Smc(Box::new(Conn::new(
+                    id,
+                    meta,
+                    client_dir,
+                    dir,
+                    SynState::NotSeen,
+                )))
+            });
+            if let FlowState::Smc(c) = st {
                 *frame_relevant = true;
-                c.frames += 1;
-                c.last = (meta.input, meta.frame, meta.ts);
-                if syn && ack {
-                    return Self::on_synack(c, meta, seg, option, stats, sink);
-                }
-                if syn {
-                    return Ok(()); // a retransmitted SYN
-                }
-                // a handshake step that took longer than the kernel waits (CLC_WAIT_TIME)
-                let waiting = matches!(c.state, ClcState::Proposal | ClcState::Accept)
-                    || (c.state == ClcState::Start
-                        && c.synack_option.is_some()
-                        && c.syn_option.is_some());
-                if let (true, Some(t)) = (waiting, c.last_clc_ts.or(Some(c.first_ts))) {
-                    if secs_between(t, meta.ts) > CLC_WAIT_SECS {
-                        let v = c.wrap(Verdict::Incomplete {
-                            stage: c.state.stage(),
-                            cause: IncompleteCause::Timeout,
-                        });
-                        emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
-                        *st = FlowState::Done;
-                        return Ok(());
-                    }
-                }
-                // a pending SMC verdict that nothing contradicted in time
-                if let Some(t) = c.confirm_ts {
-                    if secs_between(t, meta.ts) > SETTLE_SECS {
-                        let v = c.final_verdict(IncompleteCause::EndOfCapture);
-                        emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
-                        *st = FlowState::Done;
-                        return Ok(());
-                    }
-                }
-                if !seg.payload.is_empty() || seg.payload_missing > 0 {
-                    Self::on_data(c, meta, seg, dir, stats, roce, sink)?;
-                    if c_is_final(c) {
-                        *st = FlowState::Done;
-                        return Ok(());
-                    }
-                }
-                if seg.flags.is_rst() || seg.flags.is_fin() {
-                    let cause = if seg.flags.is_rst() {
-                        IncompleteCause::Rst
-                    } else {
-                        IncompleteCause::Fin
-                    };
-                    let v = c.final_verdict(cause);
-                    emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
+                c.state = ClcState::Start;
+                Self::on_synack(c, meta, seg, option, stats, sink)?;
+            }
+            return Ok(());
+        }
+        if !seg.payload.is_empty() && looks_like_clc(seg.payload) {
+            // a capture that starts mid-connection: the sender's role comes from the message
+            let client_dir = match midstream_sender_role(seg.payload, meta) {
+                Role::Client => dir,
+                Role::Server => reverse(dir),
+            };
+            let (_, st, _) = flows.get_or_insert_with(key, meta.ts, |id| {
+                FlowState::Smc(Box::new(Conn::new(
+                    id,
+                    meta,
+                    client_dir,
+                    dir,
+                    SynState::NotSeen,
+                )))
+            });
+            if let FlowState::Smc(c) = st {
+                *frame_relevant = true;
+                let r = c.role(dir);
+                c.streams[role_index(r)] = StreamReasm::new(Some(seg.seq));
+                Self::on_data(c, meta, seg, dir, stats, roce, sink)?;
+                if c_is_final(c) {
                     *st = FlowState::Done;
                 }
-                Ok(())
             }
         }
+        Ok(())
     }
 
     fn on_synack<K: Sink>(
@@ -738,7 +734,7 @@ impl Tracker {
                         c.new_smcr = false;
                         if let (Some(a), Some(cf)) = (&c.accept, &c.confirm) {
                             if let (Some(s), Some(cl)) = (a.smcr_body(), cf.smcr_body()) {
-                                roce.register(c.conn_ref(), s, cl, a.first_contact);
+                                roce.register(c.conn_ref(), s, cl);
                             }
                         }
                     }

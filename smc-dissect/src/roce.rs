@@ -84,19 +84,15 @@ pub enum RoceBody<'a> {
 pub struct RoceTracker {
     groups: Vec<LinkGroup>,
     by_qp: HashMap<QpEnd, (u32, Role)>,
-    tokens: HashMap<u32, (ConnRef, Role)>,
+    /// (link group, receiving side, token) → connection: both sides may use the same token
+    /// value (Linux numbers them from 1 per side), so the receiver's side is part of the key.
+    tokens: HashMap<(u32, Role, u32), ConnRef>,
     next_id: u32,
 }
 
 impl RoceTracker {
     /// Records an SMC-R Accept (server) and Confirm (client) of one connection.
-    pub fn register(
-        &mut self,
-        conn: ConnRef,
-        server: &SmcrBody,
-        client: &SmcrBody,
-        first_contact: bool,
-    ) {
+    pub fn register(&mut self, conn: ConnRef, server: &SmcrBody, client: &SmcrBody) {
         let s = QpEnd {
             gid: server.gid,
             qpn: server.qpn,
@@ -105,38 +101,47 @@ impl RoceTracker {
             gid: client.gid,
             qpn: client.qpn,
         };
+        // a connection reusing a link group names the same server QP as its first contact did
+        let known = self
+            .by_qp
+            .get(&s)
+            .map(|(id, _)| *id)
+            .filter(|id| self.group(*id).is_some());
+        let group = match known {
+            Some(id) => {
+                if let Some(g) = self.groups.iter_mut().find(|g| g.id == id) {
+                    g.connections += 1;
+                }
+                id
+            }
+            None => {
+                if self.groups.len() >= MAX_GROUPS {
+                    let old = self.groups.remove(0);
+                    self.by_qp.retain(|_, (id, _)| *id != old.id);
+                    self.tokens.retain(|(id, _, _), _| *id != old.id);
+                }
+                self.next_id += 1;
+                let id = self.next_id;
+                self.groups.push(LinkGroup {
+                    id,
+                    first_conn: conn,
+                    server: s,
+                    client: c,
+                    connections: 1,
+                });
+                self.by_qp.insert(s, (id, Role::Server));
+                self.by_qp.insert(c, (id, Role::Client));
+                id
+            }
+        };
         if self.tokens.len() >= MAX_TOKENS {
             self.tokens.clear(); // rare; forget rather than grow
         }
-        // a CDC to the server carries the server's token (the receiver's, §7.1)
+        // a CDC carries the receiver's RMBE alert token (§7.1)
         self.tokens
-            .insert(server.rmbe_alert_token, (conn, Role::Server));
+            .insert((group, Role::Server, server.rmbe_alert_token), conn);
         self.tokens
-            .insert(client.rmbe_alert_token, (conn, Role::Client));
-        if let Some((gid, _)) = self.by_qp.get(&s).copied() {
-            if let Some(g) = self.groups.iter_mut().find(|g| g.id == gid) {
-                g.connections += 1;
-                return;
-            }
-        }
-        if !first_contact && self.by_qp.contains_key(&s) {
-            return;
-        }
-        if self.groups.len() >= MAX_GROUPS {
-            let old = self.groups.remove(0);
-            self.by_qp.retain(|_, (id, _)| *id != old.id);
-        }
-        self.next_id += 1;
-        let id = self.next_id;
-        self.groups.push(LinkGroup {
-            id,
-            first_conn: conn,
-            server: s,
-            client: c,
-            connections: 1,
-        });
-        self.by_qp.insert(s, (id, Role::Server));
-        self.by_qp.insert(c, (id, Role::Client));
+            .insert((group, Role::Client, client.rmbe_alert_token), conn);
     }
 
     fn group(&self, id: u32) -> Option<&LinkGroup> {
@@ -202,7 +207,11 @@ impl RoceTracker {
             }
         };
         let conn = match body {
-            RoceBody::Cdc(d) => self.tokens.get(&d.repr.token).copied(),
+            RoceBody::Cdc(d) => found.and_then(|(group, to)| {
+                self.tokens
+                    .get(&(group, to, d.repr.token))
+                    .map(|c| (*c, to))
+            }),
             _ => None,
         };
         let ev = RoceEvent {

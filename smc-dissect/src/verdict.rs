@@ -129,46 +129,65 @@ pub struct SmcOutcome {
     /// CLC version of the Accept (1 or 2).
     pub version: u8,
     /// Negotiated release (v2: the Accept's first-contact extension; 0 = v2.0, 1 = v2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<u8>,
     /// Device class.
     pub device: Device,
     /// The server said first contact (a new link group).
     pub first_contact: bool,
     /// SMC-D: the chosen CHID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chid: Option<Chid>,
     /// SMC-D: the server's and the client's 64-bit GIDs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_gid: Option<IsmGid>,
     /// SMC-D: the client's GID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_gid: Option<IsmGid>,
     /// Emulated-ISM: the server's 128-bit GID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_vgid: Option<VirtualGid>,
     /// Emulated-ISM: the client's 128-bit GID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_vgid: Option<VirtualGid>,
     /// SMC-R: the RoCE GIDs of server and client.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_roce_gid: Option<RoceGid>,
     /// SMC-R: client RoCE GID.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_roce_gid: Option<RoceGid>,
     /// SMC-R: server QP number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_qpn: Option<u32>,
     /// SMC-R: client QP number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_qpn: Option<u32>,
     /// The server's connection token: SMC-D its DMB token, SMC-R its RMBE alert token (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_token: Option<String>,
     /// The client's token.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
     /// Negotiated EID (v2).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eid: Option<Eid>,
     /// v2.1 limits from the first-contact extension (SMC-R).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_conns: Option<u8>,
     /// v2.1 max links.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_links: Option<u8>,
     /// v2.1 feature mask as the server offered it and the client confirmed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_mask: Option<u16>,
     /// Some CLC message was cut by the capture's snapshot length: fields may be missing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// The connection's RMBE/DMBE size at each side in bytes (server, client).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_buffer: Option<u64>,
     /// Client buffer bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_buffer: Option<u64>,
 }
 

@@ -400,9 +400,11 @@ pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
                 ": seq {}, token {:#x}, producer {}:{}, consumer {}:{}",
                 c.seqno, c.token, c.prod.wrap, c.prod.count, c.cons.wrap, c.cons.count
             ));
-            let flags = format!("{}{}", c.prod_flags, c.conn_state_flags);
-            if !flags.trim().is_empty() {
-                s.push_str(&format!(", flags {flags}"));
+            if c.prod_flags.0 != 0 {
+                s.push_str(&format!(", producer flags {}", c.prod_flags));
+            }
+            if c.conn_state_flags.0 != 0 {
+                s.push_str(&format!(", connection {}", c.conn_state_flags));
             }
         }
         RoceBody::Dropped(class) => {

@@ -156,6 +156,7 @@ pub struct SmcdBody {
     )]
     pub reserved4: [u8; 2],
     /// The sender's link-group id, raw bytes (host order of the sender, §4.2).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_hex_bytes"))]
     pub linkid: [u8; 4],
     /// v1 only: bytes 32–43 (reserved).
     #[cfg_attr(
@@ -774,6 +775,12 @@ fn parse_gid_list(
     }
     spans.add(at, list_at + n * f::GID_LEN);
     Some(g)
+}
+
+/// Raw bytes as one hex string (their byte order is the sender's, so no number is implied).
+#[cfg(feature = "serde")]
+fn ser_hex_bytes<S: serde::Serializer>(v: &[u8; 4], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{:02x}{:02x}{:02x}{:02x}", v[0], v[1], v[2], v[3]))
 }
 
 #[cfg(feature = "serde")]
