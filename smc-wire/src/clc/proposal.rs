@@ -1154,7 +1154,11 @@ impl Spans {
     /// length is the layout's, so no byte can be outside every span (the round-trip property
     /// tests and fuzz targets check this).
     pub(crate) fn report_uncovered(&mut self, msg: &[u8], an: &mut Anomalies) {
-        if an.iter().all(|a| matches!(a, Anomaly::NonZeroReserved { .. })) && an.dropped() == 0 {
+        if an
+            .iter()
+            .all(|a| matches!(a, Anomaly::NonZeroReserved { .. }))
+            && an.dropped() == 0
+        {
             return;
         }
         let items = &mut self.items[..self.len];
