@@ -102,8 +102,15 @@ pub fn decode_hex(text: &str, json: bool) -> Result<DecodeOutput, DecodeError> {
     if bytes.len() >= 4 && smc_wire::Eyecatcher::could_start(&bytes) {
         return Ok(decode_clc(&bytes, json));
     }
+    // an LLC or CDC message, as the RoCE SEND payload carries it (reference §7.1, §8)
+    if let Some(&t) = bytes.first() {
+        if smc_wire::LlcType(t).is_cdc() || smc_wire::LlcType(t).has_llc_layout() {
+            return Ok(decode_roce_payload(&bytes, json));
+        }
+    }
     Err(DecodeError::Unrecognised(format!(
-        "{} bytes that are not a CLC message (no SMCR/SMCD eyecatcher e2d4c3d9/e2d4c3c4)",
+        "{} bytes that are neither a CLC message (eyecatcher e2d4c3d9/e2d4c3c4) nor an LLC/CDC message \
+         (type byte 0x01–0x09, 0x21–0x29 or 0xfe)",
         bytes.len()
     )))
 }
@@ -152,6 +159,60 @@ fn decode_clc(bytes: &[u8], json: bool) -> DecodeOutput {
     }
     match &strict {
         Ok(_) => s.push_str("kernel receive checks: pass\n"),
+        Err(e) => s.push_str(&format!("kernel receive checks: FAIL — {e}\n")),
+    }
+    DecodeOutput { text: s, malformed }
+}
+
+/// An LLC or CDC message: the kernel's receive classification, then the field tree or JSON.
+fn decode_roce_payload(bytes: &[u8], json: bool) -> DecodeOutput {
+    use smc_wire::roce::{SendClass, SmcSend};
+    let class = SendClass::of(bytes);
+    let strict = SmcSend::parse(bytes, Mode::Strict);
+    let lenient = SmcSend::parse(bytes, Mode::Lenient);
+    let malformed = strict.is_err() || !class.is_accepted();
+    let (value, anomalies): (serde_json::Value, Vec<String>) = match &lenient {
+        Ok(SmcSend::Llc(d)) => (
+            serde_json::to_value(&d.repr).unwrap_or_default(),
+            d.anomalies.iter().map(|a| a.to_string()).collect(),
+        ),
+        Ok(SmcSend::Cdc(d)) => (
+            serde_json::to_value(d.repr).unwrap_or_default(),
+            d.anomalies.iter().map(|a| a.to_string()).collect(),
+        ),
+        Err(e) => (serde_json::Value::Null, vec![e.to_string()]),
+    };
+    let kind = if bytes.first() == Some(&0xfe) {
+        "CDC"
+    } else {
+        "LLC"
+    };
+    if json {
+        let out = serde_json::json!({
+            "length": bytes.len(),
+            "kind": kind,
+            "receive_class": class,
+            "kernel_accepts": !malformed,
+            "rejected_by": strict.as_ref().err().map(|e| e.to_string()),
+            "decoded": value,
+            "anomalies": anomalies,
+        });
+        return DecodeOutput {
+            text: serde_json::to_string_pretty(&out).unwrap_or_default() + "\n",
+            malformed,
+        };
+    }
+    let mut s = format!(
+        "{kind} message, {} bytes; receive path: {class:?}\n",
+        bytes.len()
+    );
+    crate::output::verbose::json_tree(&mut s, &value, 1);
+    for a in &anomalies {
+        s.push_str(&format!("  anomaly: {a}\n"));
+    }
+    match &strict {
+        Ok(_) if class.is_accepted() => s.push_str("kernel receive checks: pass\n"),
+        Ok(_) => s.push_str("kernel receive checks: FAIL — dropped by the receive demultiplexer\n"),
         Err(e) => s.push_str(&format!("kernel receive checks: FAIL — {e}\n")),
     }
     DecodeOutput { text: s, malformed }

@@ -271,3 +271,34 @@ fn pcapng_export_is_read_back_by_tshark_with_comments() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn decode_llc_and_cdc() {
+    // reference §10: CONFIRM LINK (flags 0x03, QPN 0x000107, link 0, max links 2) and a CDC
+    // (seq 1, token 3, producer count 13), smc-go's bytes
+    let out = smcdump()
+        .args(["decode", "--json", "012c000398039babcdeffe800000000000009a039bfffeabcdef000107000001000002000000000000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "LLC");
+    assert_eq!(v["decoded"]["sender_qp_num"], 0x107);
+    assert_eq!(v["decoded"]["max_links"], 2);
+    let out = smcdump()
+        .args(["decode", "--json", "fe2c000100000003000000000000000d00000000000000000000000000000000000000000000000000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "CDC");
+    assert_eq!(v["decoded"]["seqno"], 1);
+    assert_eq!(v["decoded"]["token"], 3);
+    assert_eq!(v["decoded"]["prod"]["count"], 13);
+    // a CDC whose length byte is not 44: smc_cdc_rx_handler drops it (§9.3) → exit 3
+    let out = smcdump()
+        .args(["decode", "fe2b000100000003000000000000000d00000000000000000000000000000000000000000000000000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}

@@ -329,6 +329,65 @@ fn decline(t: &mut Tree, d: &DeclineRepr) {
     t.f("trailer", d.trailer);
 }
 
+/// Renders a JSON value as an indented field tree (LLC/CDC messages, whose representations carry
+/// the kernel's field names).
+pub fn json_tree(out: &mut String, v: &serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    let pad = "    ".repeat(depth);
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map {
+                match val {
+                    Value::Null => {}
+                    Value::Object(m) if m.contains_key("name") && m.contains_key("hex") => {
+                        // a code point: name and value on one line
+                        out.push_str(&format!(
+                            "{pad}{k}: {} ({})\n",
+                            m["name"].as_str().unwrap_or("unknown"),
+                            m["hex"].as_str().unwrap_or("")
+                        ));
+                    }
+                    Value::Array(items)
+                        if !items.is_empty()
+                            && items.iter().all(|x| x.as_u64().is_some_and(|n| n <= 255)) =>
+                    {
+                        // raw bytes: one hex string
+                        let hex: Vec<String> = items
+                            .iter()
+                            .map(|x| format!("{:02x}", x.as_u64().unwrap_or(0)))
+                            .collect();
+                        out.push_str(&format!("{pad}{k}: {}\n", hex.join(" ")));
+                    }
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        json_tree(out, val, depth + 1);
+                    }
+                    Value::String(s) => out.push_str(&format!("{pad}{k}: {s}\n")),
+                    other => out.push_str(&format!("{pad}{k}: {other}\n")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, val) in items.iter().enumerate() {
+                match val {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}[{i}]\n"));
+                        json_tree(out, val, depth + 1);
+                    }
+                    other => out.push_str(&format!(
+                        "{pad}[{i}] {}\n",
+                        other
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| other.to_string())
+                    )),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{other}\n")),
+    }
+}
+
 /// The field tree of one CLC message, as text (used by `smcdump decode` too).
 pub fn tree(m: &ClcRepr) -> String {
     let mut t = Tree::new();
@@ -419,6 +478,22 @@ impl<W: Write> Sink for VerboseSink<W> {
                 for (f, a) in anomalies.iter() {
                     writeln!(self.out, "    anomaly (frame {f}): {a}")?;
                 }
+                writeln!(self.out)
+            }
+            Event::Roce { roce, .. } => {
+                super::text::TextSink::new(&mut self.out).event(ev)?;
+                let v = match roce.body {
+                    crate::roce::RoceBody::Llc(d) => {
+                        serde_json::to_value(&d.repr).unwrap_or_default()
+                    }
+                    crate::roce::RoceBody::Cdc(d) => {
+                        serde_json::to_value(d.repr).unwrap_or_default()
+                    }
+                    _ => serde_json::Value::Null,
+                };
+                let mut s = String::new();
+                json_tree(&mut s, &v, 1);
+                self.out.write_all(s.as_bytes())?;
                 writeln!(self.out)
             }
             other => super::text::TextSink::new(&mut self.out).event(other),
