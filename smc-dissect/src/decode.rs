@@ -173,7 +173,7 @@ fn decode_roce_payload(bytes: &[u8], json: bool) -> DecodeOutput {
     let malformed = strict.is_err() || !class.is_accepted();
     let (value, anomalies): (serde_json::Value, Vec<String>) = match &lenient {
         Ok(SmcSend::Llc(d)) => (
-            serde_json::to_value(&d.repr).unwrap_or_default(),
+            serde_json::to_value(d.repr).unwrap_or_default(),
             d.anomalies.iter().map(|a| a.to_string()).collect(),
         ),
         Ok(SmcSend::Cdc(d)) => (

@@ -484,7 +484,7 @@ impl<W: Write> Sink for VerboseSink<W> {
                 super::text::TextSink::new(&mut self.out).event(ev)?;
                 let v = match roce.body {
                     crate::roce::RoceBody::Llc(d) => {
-                        serde_json::to_value(&d.repr).unwrap_or_default()
+                        serde_json::to_value(d.repr).unwrap_or_default()
                     }
                     crate::roce::RoceBody::Cdc(d) => {
                         serde_json::to_value(d.repr).unwrap_or_default()
