@@ -9,6 +9,9 @@
 //! * one side's fallback reason R (not PEERDECL), the other side PEERDECL with peer_diagnosis R
 //!   → `declined` by the first side with reason R;
 //! * both sides PEERNOSMC → `fallback-no-echo` (the server's SYN-ACK lacked the option).
+//!
+//! The committed captures are checked in every run; CI also points `SMC_LAB_RUNS` at the
+//! output of the lab tier it just ran, so fresh kernel runs are compared too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,23 +21,34 @@ use smc_dissect::output::{JsonSink, Output};
 use smc_dissect::source::PcapSource;
 use smc_dissect::Config;
 
-fn lab_captures() -> Vec<(PathBuf, PathBuf)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/lab");
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(&root) else {
-        return out;
-    };
-    for d in dirs.flatten() {
-        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
-            let p = f.path();
-            let name = p.file_name().unwrap().to_str().unwrap().to_string();
-            if let Some(stem) = name.strip_suffix(".diag.json") {
-                let pcap = p.with_file_name(format!("{stem}.pcap"));
-                if pcap.exists() {
-                    out.push((pcap, p.clone()));
-                }
+/// Pairs of (pcap, smc_diag JSON) under a directory tree.
+fn pairs_under(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            pairs_under(&p, out);
+            continue;
+        }
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if let Some(stem) = name.strip_suffix(".diag.json") {
+            let pcap = p.with_file_name(format!("{stem}.pcap"));
+            if pcap.exists() {
+                out.push((pcap, p.clone()));
             }
         }
+    }
+}
+
+/// The committed lab captures, plus — when `SMC_LAB_RUNS` names a directory (CI sets it to the
+/// lab tier's fresh output) — the captures the real kernels just produced.
+fn lab_captures() -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    pairs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/lab"), &mut out);
+    if let Some(runs) = std::env::var_os("SMC_LAB_RUNS") {
+        let before = out.len();
+        pairs_under(Path::new(&runs), &mut out);
+        assert!(out.len() > before, "SMC_LAB_RUNS={} holds no pcap + diag.json pairs", Path::new(&runs).display());
     }
     out.sort();
     out
