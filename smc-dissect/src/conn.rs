@@ -242,62 +242,25 @@ impl Conn {
             // the Accept was cut by the snapshot length: what its header says, nothing more
             let h = self.accept_hdr?;
             let is_d = h.type_bits & 0x3 == 1;
-            return Some(SmcOutcome {
-                kind: if is_d { SmcKind::SmcD } else { SmcKind::SmcR },
-                version: h.version,
-                release: None,
-                device: if is_d { Device::Unknown } else { Device::Roce },
-                first_contact: h.type_bits & 0x08 != 0,
-                chid: None,
-                server_gid: None,
-                client_gid: None,
-                server_vgid: None,
-                client_vgid: None,
-                server_roce_gid: None,
-                client_roce_gid: None,
-                server_qpn: None,
-                client_qpn: None,
-                server_token: None,
-                client_token: None,
-                eid: None,
-                max_conns: None,
-                max_links: None,
-                feature_mask: None,
-                server_buffer: None,
-                client_buffer: None,
-                truncated: true,
-            });
+            let mut o = SmcOutcome::new(
+                if is_d { SmcKind::SmcD } else { SmcKind::SmcR },
+                h.version,
+                if is_d { Device::Unknown } else { Device::Roce },
+                h.type_bits & 0x08 != 0,
+            );
+            o.truncated = true;
+            return Some(o);
         };
         let c = self.confirm.as_ref();
         let buf = |n: u8| 1u64 << (u32::from(n) + 14); // §4.5: 2^(n+14) bytes
         let fce = a.fce.as_ref();
         let cfce = c.and_then(|c| c.fce.as_ref());
         let v2x = cfce.and_then(|f| f.v2x).or(fce.and_then(|f| f.v2x));
-        let mut o = SmcOutcome {
-            kind: SmcKind::SmcR,
-            version: a.version,
-            release: fce.map(|f| f.release),
-            device: Device::Roce,
-            first_contact: a.first_contact,
-            chid: None,
-            server_gid: None,
-            client_gid: None,
-            server_vgid: None,
-            client_vgid: None,
-            server_roce_gid: None,
-            client_roce_gid: None,
-            server_qpn: None,
-            client_qpn: None,
-            server_token: None,
-            client_token: None,
-            eid: a.eid(),
-            max_conns: None,
-            max_links: None,
-            feature_mask: v2x.map(|x| x.feature_mask),
-            server_buffer: None,
-            client_buffer: None,
-            truncated: self.truncated,
-        };
+        let mut o = SmcOutcome::new(SmcKind::SmcR, a.version, Device::Roce, a.first_contact);
+        o.release = fce.map(|f| f.release);
+        o.eid = a.eid();
+        o.feature_mask = v2x.map(|x| x.feature_mask);
+        o.truncated = self.truncated;
         match &a.body {
             Body::Smcr(r) => {
                 o.server_roce_gid = Some(r.gid);

@@ -191,6 +191,37 @@ pub struct SmcOutcome {
     pub client_buffer: Option<u64>,
 }
 
+impl SmcOutcome {
+    /// An outcome with what every verdict knows; the rest is filled in as the messages tell.
+    pub fn new(kind: SmcKind, version: u8, device: Device, first_contact: bool) -> Self {
+        SmcOutcome {
+            kind,
+            version,
+            release: None,
+            device,
+            first_contact,
+            chid: None,
+            server_gid: None,
+            client_gid: None,
+            server_vgid: None,
+            client_vgid: None,
+            server_roce_gid: None,
+            client_roce_gid: None,
+            server_qpn: None,
+            client_qpn: None,
+            server_token: None,
+            client_token: None,
+            eid: None,
+            max_conns: None,
+            max_links: None,
+            feature_mask: None,
+            truncated: false,
+            server_buffer: None,
+            client_buffer: None,
+        }
+    }
+}
+
 /// A Decline as seen on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeclineOutcome {

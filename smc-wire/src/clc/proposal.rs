@@ -825,16 +825,7 @@ impl PrefixArea {
         out: &mut Option<PrefixArea>,
     ) {
         use field::prefix as f;
-        let Some(a) = msg
-            .get(at..at + f::LEN)
-            .filter(|_| fits(at + f::LEN, body_end))
-        else {
-            an.push(Anomaly::AreaTruncated {
-                layer: Layer::PrefixArea,
-                at: crate::error::p16(at),
-                need: crate::error::p16(f::LEN),
-                have: crate::error::p16(body_end.saturating_sub(at)),
-            });
+        let Some(a) = fixed_area(msg, at, f::LEN, body_end, Layer::PrefixArea, an) else {
             return;
         };
         spans.add(at, at + f::LEN);
@@ -900,16 +891,7 @@ impl V2Ext {
         out: &mut Option<V2Ext>,
     ) {
         use field::v2 as f;
-        let Some(a) = msg
-            .get(at..at + f::LEN)
-            .filter(|_| fits(at + f::LEN, body_end))
-        else {
-            an.push(Anomaly::AreaTruncated {
-                layer: Layer::V2Extension,
-                at: crate::error::p16(at),
-                need: crate::error::p16(f::LEN),
-                have: crate::error::p16(body_end.saturating_sub(at)),
-            });
+        let Some(a) = fixed_area(msg, at, f::LEN, body_end, Layer::V2Extension, an) else {
             return;
         };
         spans.add(at, at + f::LEN);
@@ -1011,16 +993,7 @@ impl SmcdV2Ext {
         out: &mut Option<SmcdV2Ext>,
     ) {
         use field::smcd_v2 as f;
-        let Some(a) = msg
-            .get(at..at + f::LEN)
-            .filter(|_| fits(at + f::LEN, body_end))
-        else {
-            an.push(Anomaly::AreaTruncated {
-                layer: Layer::SmcdV2Extension,
-                at: crate::error::p16(at),
-                need: crate::error::p16(f::LEN),
-                have: crate::error::p16(body_end.saturating_sub(at)),
-            });
+        let Some(a) = fixed_area(msg, at, f::LEN, body_end, Layer::SmcdV2Extension, an) else {
             return;
         };
         spans.add(at, at + f::LEN);
@@ -1115,6 +1088,28 @@ fn walk_list(
     )
     .parse(input);
     parsed.map(|(_, k)| k).unwrap_or(0)
+}
+
+/// The fixed part of an area at `at`, if it lies wholly before the trailer; else an
+/// [`Anomaly::AreaTruncated`] is recorded.
+fn fixed_area<'m>(
+    msg: &'m [u8],
+    at: usize,
+    len: usize,
+    body_end: usize,
+    layer: Layer,
+    an: &mut Anomalies,
+) -> Option<&'m [u8]> {
+    let a = msg.get(at..at + len).filter(|_| fits(at + len, body_end));
+    if a.is_none() {
+        an.push(Anomaly::AreaTruncated {
+            layer,
+            at: crate::error::p16(at),
+            need: crate::error::p16(len),
+            have: crate::error::p16(body_end.saturating_sub(at)),
+        });
+    }
+    a
 }
 
 /// Records non-zero reserved bytes.
