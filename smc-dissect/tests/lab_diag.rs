@@ -23,14 +23,20 @@ use smc_dissect::Config;
 
 /// Pairs of (pcap, smc_diag JSON) under a directory tree.
 fn pairs_under(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
             pairs_under(&p, out);
             continue;
         }
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         if let Some(stem) = name.strip_suffix(".diag.json") {
             let pcap = p.with_file_name(format!("{stem}.pcap"));
             if pcap.exists() {
@@ -44,11 +50,18 @@ fn pairs_under(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
 /// lab tier's fresh output) — the captures the real kernels just produced.
 fn lab_captures() -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
-    pairs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/lab"), &mut out);
+    pairs_under(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/lab"),
+        &mut out,
+    );
     if let Some(runs) = std::env::var_os("SMC_LAB_RUNS") {
         let before = out.len();
         pairs_under(Path::new(&runs), &mut out);
-        assert!(out.len() > before, "SMC_LAB_RUNS={} holds no pcap + diag.json pairs", Path::new(&runs).display());
+        assert!(
+            out.len() > before,
+            "SMC_LAB_RUNS={} holds no pcap + diag.json pairs",
+            Path::new(&runs).display()
+        );
     }
     out.sort();
     out

@@ -780,7 +780,10 @@ fn parse_gid_list(
 /// Raw bytes as one hex string (their byte order is the sender's, so no number is implied).
 #[cfg(feature = "serde")]
 fn ser_hex_bytes<S: serde::Serializer>(v: &[u8; 4], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&format_args!("{:02x}{:02x}{:02x}{:02x}", v[0], v[1], v[2], v[3]))
+    s.collect_str(&format_args!(
+        "{:02x}{:02x}{:02x}{:02x}",
+        v[0], v[1], v[2], v[3]
+    ))
 }
 
 #[cfg(feature = "serde")]
