@@ -3,3 +3,4 @@
 
 pub mod lab;
 pub mod net;
+pub mod peer;

@@ -18,6 +18,7 @@ pub mod diag;
 pub mod guest;
 pub mod initramfs;
 pub mod kernel;
+pub mod peer;
 pub mod plan;
 pub mod run;
 pub mod scenario;

@@ -105,6 +105,56 @@ pub enum Step {
     StopCaptures,
     /// Sleep this many milliseconds.
     Sleep(u64),
+    /// Serve the host's reference peer (issue 7): listen (and echo) on the given ports, then
+    /// run the commands the host writes into the share (`cmd-N.json` → `res-N.json`, see
+    /// [`AgentCmd`]) until `stop`.
+    Agent(AgentSpec),
+}
+
+/// The agent's listeners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    /// `addr:port` pairs to listen on with AF_SMC; every accepted connection is sampled by
+    /// `smc_diag` right after `accept` and then echoed until EOF.
+    pub listen: Vec<String>,
+    /// Give up when no command came for this long, seconds.
+    pub idle_secs: u64,
+}
+
+/// One command from the host to the agent (`cmd-N.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentCmd {
+    /// AF_SMC connect to `addr` (`ip:port`), sample smc_diag, send `bytes` and read the echo.
+    Connect {
+        /// Target.
+        addr: String,
+        /// Bytes to echo (0: none).
+        bytes: u64,
+    },
+    /// The connections accepted since the last `accepted` (with their smc_diag).
+    Accepted,
+    /// Only the new kernel log lines.
+    Kmsg,
+    /// End the agent step.
+    Stop,
+}
+
+/// The agent's answer (`res-N.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AgentResult {
+    /// What happened, one line.
+    pub summary: String,
+    /// `connect`: whether it succeeded.
+    pub connected: Option<bool>,
+    /// `connect`: errno of a failed connect.
+    pub errno: Option<i32>,
+    /// `connect`: whether the echo came back intact.
+    pub echo_ok: Option<bool>,
+    /// smc_diag of the connections concerned.
+    pub diag: Vec<crate::lab::diag::ConnDiag>,
+    /// Kernel log lines (`/dev/kmsg`) since the previous command.
+    pub kmsg: Vec<String>,
 }
 
 /// What the guest writes back as `report.json`.

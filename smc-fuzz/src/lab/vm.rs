@@ -279,3 +279,60 @@ pub fn run_pair(
     };
     wait_all(vec![ra, rb], timeout, check)
 }
+
+/// A VM running in the background (the reference peer drives it while it runs).
+pub struct Background {
+    run: Running,
+}
+
+impl Background {
+    /// Boots `spec` without waiting.
+    pub fn spawn(spec: &VmSpec) -> Result<Background> {
+        log(format!(
+            "booting VM {} ({}) in the background",
+            spec.name,
+            spec.kernel.display()
+        ));
+        Ok(Background { run: spawn(spec)? })
+    }
+
+    /// The exit status, once QEMU has exited.
+    pub fn exited(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        self.run.child.try_wait().context("waiting for qemu")
+    }
+
+    /// Waits up to `timeout` for QEMU to exit by itself; kills it after that. True if it exited.
+    pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if self.exited()?.is_some() {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+        Ok(false)
+    }
+
+    /// Kills QEMU (idempotent).
+    pub fn kill(&mut self) {
+        let _ = self.run.child.kill();
+        let _ = self.run.child.wait();
+    }
+
+    /// The serial console log (kernel messages at loglevel ≤ 4, and the guest's own lines).
+    pub fn console(&self) -> &Path {
+        &self.run.console
+    }
+
+    /// Seconds since boot.
+    pub fn secs(&self) -> f64 {
+        self.run.started.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -3,6 +3,7 @@
 //! (with the `smc_diag` view of every connection) and pcaps back into the share, and
 //! resets the VM.
 
+pub mod agent;
 pub mod capture;
 pub mod netlink;
 pub mod sys;
@@ -202,6 +203,7 @@ fn run_step(
         Step::Pair(w) => summarize(w, conns, failed, workload::pair(w, vm)?),
         Step::Serve(w) => summarize(w, conns, failed, workload::serve(w, vm)?),
         Step::Connect(w) => summarize(w, conns, failed, workload::connect(w, vm)?),
+        Step::Agent(spec) => agent::run(spec, vm, conns),
         Step::Sleep(ms) => {
             std::thread::sleep(std::time::Duration::from_millis(*ms));
             Ok(format!("slept {ms} ms"))

@@ -18,11 +18,11 @@ const SMC_LIMIT_HS: i32 = 1;
 /// How long one connection's handshake plus echo may take under TCG.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn os_err(what: String) -> LabError {
+pub(crate) fn os_err(what: String) -> LabError {
     LabError::msg(format!("{what}: {}", io::Error::last_os_error()))
 }
 
-fn smc_socket(v6: bool) -> Result<OwnedFd> {
+pub(crate) fn smc_socket(v6: bool) -> Result<OwnedFd> {
     let proto = if v6 { SMCPROTO_SMC6 } else { SMCPROTO_SMC };
     // SAFETY: plain socket(2).
     let fd = unsafe {
@@ -40,7 +40,7 @@ fn smc_socket(v6: bool) -> Result<OwnedFd> {
 }
 
 /// A sockaddr_in / sockaddr_in6 in a storage buffer.
-fn sockaddr(sa: &SocketAddr) -> (libc::sockaddr_storage, u32) {
+pub(crate) fn sockaddr(sa: &SocketAddr) -> (libc::sockaddr_storage, u32) {
     // SAFETY: sockaddr_storage is POD.
     let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match sa {
@@ -83,7 +83,7 @@ fn parse_addr(w: &Workload) -> Result<SocketAddr> {
     Ok(SocketAddr::new(ip, w.port))
 }
 
-fn set_timeouts(f: &File) {
+pub(crate) fn set_timeouts(f: &File) {
     let tv = libc::timeval {
         tv_sec: IO_TIMEOUT.as_secs() as libc::time_t,
         tv_usec: 0,
@@ -102,7 +102,7 @@ fn set_timeouts(f: &File) {
     }
 }
 
-fn listen(w: &Workload) -> Result<OwnedFd> {
+pub(crate) fn listen(w: &Workload) -> Result<OwnedFd> {
     let sa = parse_addr(w)?;
     let fd = smc_socket(sa.is_ipv6())?;
     let one: i32 = 1;
