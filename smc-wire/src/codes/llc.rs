@@ -87,6 +87,13 @@ mod test {
     }
 
     #[test]
+    fn kernel_names_parse() {
+        assert_eq!("SMC_LLC_DEL_LOST_PATH".parse(), Ok(DeleteLinkReason::LOST_PATH));
+        assert_eq!("prot_viol".parse(), Ok(DeleteLinkReason::PROT_VIOL));
+        assert_eq!("SMC_LLC_TEST_LINK".parse(), Ok(LlcType::TEST_LINK));
+    }
+
+    #[test]
     fn names() {
         assert_eq!(LlcType(0x21).to_string(), "CONFIRM_LINK_V2");
         assert_eq!(LlcType(0x0a).to_string(), "LlcType(10 / 0x0a)");

@@ -198,7 +198,7 @@ where
     if let Some(n) = number {
         return T::try_from(n).ok();
     }
-    let bare = ["SMC_CLC_DECL_", "SMC_LLC_", "SMC_"]
+    let bare = ["SMC_CLC_DECL_", "SMC_LLC_DEL_", "SMC_LLC_", "SMC_"]
         .iter()
         .find_map(|p| {
             s.get(..p.len())
