@@ -12,7 +12,7 @@ pub struct SeqNumber(pub u32);
 
 impl SeqNumber {
     /// `self + n`, modulo 2^32.
-    pub fn add(self, n: u32) -> SeqNumber {
+    pub fn advance(self, n: u32) -> SeqNumber {
         SeqNumber(self.0.wrapping_add(n))
     }
 
@@ -68,7 +68,7 @@ mod test {
     #[test]
     fn wraps_and_compares_across_zero() {
         let a = SeqNumber(u32::MAX - 1);
-        let b = a.add(3);
+        let b = a.advance(3);
         assert_eq!(b, SeqNumber(1));
         assert!(b > a);
         assert_eq!(b.diff(a), 3);

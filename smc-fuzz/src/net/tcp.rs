@@ -429,20 +429,20 @@ impl Tcb {
         self.peer_mss = mss_of(seg.options).unwrap_or(536);
         self.remote = Some(seg.src);
         self.local = seg.dst;
-        self.rcv_nxt = seg.seq.add(1);
+        self.rcv_nxt = seg.seq.advance(1);
         self.snd_wnd = u32::from(seg.window);
         self.state = State::SynReceived;
         let opts = self.syn_options(had);
         if let Some(s) = self.out(self.iss, flags::SYN | flags::ACK, opts, Vec::new()) {
             out.push(s);
         }
-        self.snd_nxt = self.iss.add(1);
+        self.snd_nxt = self.iss.advance(1);
         self.snd_max = self.snd_nxt;
         self.timer = Some(now + self.rto);
     }
 
     fn on_syn_sent(&mut self, seg: &SegIn<'_>, now: Instant, out: &mut Vec<SegOut>) {
-        let ack_ok = seg.has(flags::ACK) && seg.ack == self.iss.add(1);
+        let ack_ok = seg.has(flags::ACK) && seg.ack == self.iss.advance(1);
         if seg.has(flags::ACK) && !ack_ok {
             if !seg.has(flags::RST) {
                 // RFC 9293 §3.10.7.3: unacceptable ACK ⇒ <SEQ=SEG.ACK><CTL=RST>
@@ -473,10 +473,10 @@ impl Tcb {
         let (smc, _) = smc_wire::tcp_option::find(seg.options);
         self.peer_smc = Some(smc.is_some_and(|o| o.kernel_accepts(true)));
         self.peer_mss = mss_of(seg.options).unwrap_or(536);
-        self.rcv_nxt = seg.seq.add(1);
+        self.rcv_nxt = seg.seq.advance(1);
         self.snd_wnd = u32::from(seg.window);
         if ack_ok {
-            self.snd_una = self.iss.add(1);
+            self.snd_una = self.iss.advance(1);
             self.state = State::Established;
             self.timer = None;
             self.retries = 0;
@@ -535,7 +535,7 @@ impl Tcb {
             return;
         }
         if seg.has(flags::SYN) {
-            if self.state == State::SynReceived && seg.seq.add(1) == self.rcv_nxt {
+            if self.state == State::SynReceived && seg.seq.advance(1) == self.rcv_nxt {
                 // retransmitted SYN: our SYN-ACK was lost, send it again
                 let opts = self.syn_options(self.peer_smc == Some(true));
                 if let Some(s) = self.out(self.iss, flags::SYN | flags::ACK, opts, Vec::new()) {
@@ -554,7 +554,7 @@ impl Tcb {
         }
         // ACK processing
         if self.state == State::SynReceived {
-            if seg.ack == self.iss.add(1) {
+            if seg.ack == self.iss.advance(1) {
                 self.snd_una = seg.ack;
                 self.state = State::Established;
                 self.timer = None;
@@ -618,7 +618,7 @@ impl Tcb {
             && !self.fin_received
         {
             self.fin_received = true;
-            self.rcv_nxt = self.rcv_nxt.add(1);
+            self.rcv_nxt = self.rcv_nxt.advance(1);
             self.ack_pending = true;
             match self.state {
                 State::Established | State::SynReceived => self.state = State::CloseWait,
@@ -684,7 +684,7 @@ impl Tcb {
                     out.push(s);
                 }
                 self.fin_seq = Some(self.snd_nxt);
-                self.snd_nxt = self.snd_nxt.add(1);
+                self.snd_nxt = self.snd_nxt.advance(1);
                 self.snd_max = self.snd_max.max(self.snd_nxt);
                 self.fin_sent = true;
                 sent_any = true;
@@ -728,7 +728,7 @@ impl Tcb {
                         ..s
                     });
                 }
-                self.snd_nxt = self.iss.add(1);
+                self.snd_nxt = self.iss.advance(1);
                 self.snd_max = self.snd_nxt;
                 self.timer = Some(now + self.rto);
                 return self.timer;

@@ -520,7 +520,7 @@ impl ReplySpec {
                     dmbe_idx: 0,
                     dmbe_size: *dmbe_size,
                     linkid: [0, 0x53, 0, 0],
-                    v2: v2.then(|| SmcdV2 {
+                    v2: v2.then_some(SmcdV2 {
                         chid: Chid(*chid),
                         eid,
                         gid_ext: IsmGid(0),
@@ -582,7 +582,7 @@ impl ReplySpec {
                     qp_mtu: 3,
                     rmb_dma_addr: 0x0000_7000_0000_0000,
                     psn: 0x00ab_cdef,
-                    v2: v2.then(|| SmcrV2 {
+                    v2: v2.then_some(SmcrV2 {
                         eid,
                         reserved6: [0; 8],
                     }),
