@@ -6,7 +6,10 @@
 //!   127.0.0.1.
 //! * [`Datalink`]: a real interface through pnet's datalink channel (AF_PACKET on Linux), e.g.
 //!   one end of a veth pair whose other end sits in the network namespace of the kernel under
-//!   test. Needs CAP_NET_RAW.
+//!   test. Needs CAP_NET_RAW. Turn off transmit checksum offload on the kernel's end
+//!   (`ethtool -K <veth> tx off`): AF_PACKET otherwise sees its segments with partial checksums,
+//!   which the stack drops (`IfaceStats::bad_checksum`). Checked on a veth pair into a network
+//!   namespace: handshake, data and FIN against a plain kernel TCP listener.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
