@@ -34,4 +34,8 @@ pub struct Config {
     pub smc_only: bool,
     /// Write the SMC-relevant packets, annotated, to this pcapng file.
     pub write: Option<PathBuf>,
+    /// Capture live on this interface (`any` for all) instead of reading `inputs`.
+    pub interface: Option<String>,
+    /// Live capture without the kernel filter (every packet reaches smcdump).
+    pub no_filter: bool,
 }

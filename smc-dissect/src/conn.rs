@@ -1073,7 +1073,51 @@ impl Tracker {
                 Self::finish_conn(&mut self.stats, *c, IncompleteCause::Evicted, sink)?;
             }
         }
-        Ok(())
+        self.settle_quiet(now, sink)
+    }
+
+    /// The capture's clock advanced to `now` without a packet (live capture, an idle tick): the
+    /// same once-a-second sweep a packet would trigger.
+    pub fn tick<K: Sink>(&mut self, now: Timestamp, sink: &mut K) -> io::Result<()> {
+        self.maybe_sweep(now, sink)
+    }
+
+    /// Connections that went quiet get the verdict their next packet would have given them: a
+    /// handshake step waited for longer than the kernel waits (`CLC_WAIT_TIME`), an SMC result
+    /// nothing contradicted within [`SETTLE_SECS`], a SYN-ACK without the option followed by
+    /// nothing for `CLC_WAIT_TIME` (no CLC can follow it, §1 "Outcome"). Without this a
+    /// long-lived connection would wait for its FIN, or the end of the capture.
+    fn settle_quiet<K: Sink>(&mut self, now: Timestamp, sink: &mut K) -> io::Result<()> {
+        let stats = &mut self.stats;
+        self.flows.try_for_each_mut(|_, st| {
+            let FlowState::Smc(c) = st else {
+                return Ok(());
+            };
+            if c_is_final(c) {
+                return Ok(());
+            }
+            let quiet = |t: Timestamp| secs_between(t, now);
+            let waiting = matches!(c.state, ClcState::Proposal | ClcState::Accept)
+                || (c.state == ClcState::Start
+                    && c.synack_option.is_some()
+                    && c.syn_option.is_some());
+            let v = if waiting && quiet(c.last_clc_ts.unwrap_or(c.first_ts)) > CLC_WAIT_SECS {
+                c.wrap(Verdict::Incomplete {
+                    stage: c.state.stage(),
+                    cause: IncompleteCause::Timeout,
+                })
+            } else if c.confirm_ts.is_some_and(|t| quiet(t) > SETTLE_SECS)
+                || (c.no_echo() && c.state == ClcState::Start && quiet(c.last.2) > CLC_WAIT_SECS)
+            {
+                c.final_verdict(IncompleteCause::EndOfCapture)
+            } else {
+                return Ok(());
+            };
+            let (input, frame, ts) = c.last;
+            emit_verdict(c, &v, frame, input, ts, stats, sink)?;
+            *st = FlowState::Done;
+            Ok(())
+        })
     }
 
     fn finish_conn<K: Sink>(

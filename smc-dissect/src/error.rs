@@ -50,6 +50,13 @@ pub enum DissectError {
         /// The size the record declares, in bytes.
         size: u64,
     },
+    /// A live capture could not be opened or read (no privilege, no such interface, …).
+    Capture {
+        /// The interface as named on the command line.
+        interface: String,
+        /// The whole one-line message, naming the interface.
+        message: String,
+    },
 }
 
 impl DissectError {
@@ -61,6 +68,7 @@ impl DissectError {
             | DissectError::TooShort { path, .. }
             | DissectError::Pcap { path, .. }
             | DissectError::BlockTooLarge { path, .. } => path,
+            DissectError::Capture { interface, .. } => interface,
         }
     }
 }
@@ -124,6 +132,7 @@ impl fmt::Display for DissectError {
                 "{path}: record at byte {offset} declares {size} bytes, more than the reader \
                  accepts (corrupt length?)"
             ),
+            DissectError::Capture { message, .. } => f.write_str(message),
         }
     }
 }

@@ -304,6 +304,16 @@ impl<T> FlowTable<T> {
         Some((slot.id, &slot.state))
     }
 
+    /// Calls `f` on every held flow (in slab order, no stamping) until it fails.
+    pub fn try_for_each_mut<E>(
+        &mut self,
+        mut f: impl FnMut(ConnId, &mut T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.slots
+            .iter_mut()
+            .try_for_each(|s| f(s.id, &mut s.state))
+    }
+
     /// Removes a flow, returning its state.
     pub fn remove(&mut self, key: &FlowKey) -> Option<T> {
         let i = *self.map.get(key)?;

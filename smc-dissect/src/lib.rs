@@ -30,7 +30,7 @@ use std::io;
 use crate::decap::{decap, Decapped, L4};
 use crate::event::{Event, Notice, PacketMeta};
 use crate::output::Sink;
-use crate::source::{Progress, Source, SourceNotice};
+use crate::source::{Next, Progress, Source, SourceNotice};
 use crate::stats::Stats;
 
 pub use config::{Config, Format};
@@ -73,9 +73,14 @@ pub fn run<S: Source + ?Sized, K: Sink>(
     let mut tracker = conn::Tracker::new(cfg.tracker);
     let mut unsupported_reported: Vec<u32> = Vec::new();
     loop {
-        let frame = match src.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
+        let frame = match src.next_event() {
+            Ok(Next::Frame(f)) => f,
+            Ok(Next::Idle(now)) => {
+                // live capture, nothing arrived: quiet connections still get their verdicts
+                tracker.tick(now, sink)?;
+                continue;
+            }
+            Ok(Next::End) => break,
             Err(e) => {
                 // report what we have before failing
                 tracker.finish(sink)?;
@@ -190,6 +195,10 @@ pub fn run<S: Source + ?Sized, K: Sink>(
         report_source_notice(&mut tracker.stats, n, sink)?;
     }
     tracker.finish(sink)?;
+    if let Some(k) = src.capture_stats() {
+        tracker.stats.kernel_received = Some(k.received);
+        tracker.stats.kernel_dropped = Some(k.dropped);
+    }
     progress(src.progress(), &tracker.stats);
     let stats = tracker.stats.clone();
     sink.finish(&stats)?;
@@ -228,11 +237,10 @@ fn report_source_notice<K: Sink>(
     })
 }
 
-/// Reads the configured input files and writes the configured outputs to `out` (the summary
-/// goes to `out` too, after the events); a progress bar on stderr when `progress` is set.
-pub fn run_files<W: io::Write>(cfg: &Config, out: W, progress: bool) -> Result<Stats, RunError> {
-    let mut src = source::PcapSource::open(&cfg.inputs).map_err(RunError::Input)?;
-    let out = io::BufWriter::with_capacity(64 * 1024, out);
+/// The sinks a configuration asks for, all writing to `out` but the pcapng export.
+type ConfiguredSink<W> = output::Fanout<SharedOut<W>, SharedOut<W>, io::BufWriter<std::fs::File>>;
+
+fn configured_sink<W: io::Write>(cfg: &Config, out: W) -> Result<ConfiguredSink<W>, RunError> {
     let (summary_out, output) = split_output(cfg, out);
     let pcapng = match &cfg.write {
         Some(path) => {
@@ -246,11 +254,39 @@ pub fn run_files<W: io::Write>(cfg: &Config, out: W, progress: bool) -> Result<S
         }
         None => None,
     };
-    let mut sink = output::Fanout {
+    Ok(output::Fanout {
         output,
         summary: summary_out.map(|w| output::SummarySink::new(w, terminal_width())),
         pcapng,
+    })
+}
+
+/// Captures on the configured interface until Ctrl-C (with
+/// [`source::live::stop_on_signals`]) and writes the configured outputs to `out`, a line at a
+/// time so events show as they happen. `started` gets a one-line description of the capture
+/// once the socket is open.
+#[cfg(all(feature = "live", target_os = "linux"))]
+pub fn run_live<W: io::Write>(
+    cfg: &Config,
+    out: W,
+    started: impl FnOnce(&str),
+) -> Result<Stats, RunError> {
+    let opts = source::LiveOptions {
+        interface: cfg.interface.clone().unwrap_or_else(|| "any".into()),
+        smc_only: !cfg.no_filter,
     };
+    let mut src = source::LiveSource::open(&opts).map_err(RunError::Input)?;
+    let mut sink = configured_sink(cfg, io::LineWriter::new(out))?;
+    started(src.description());
+    run(&mut src, cfg, &mut sink, |_, _| {})
+}
+
+/// Reads the configured input files and writes the configured outputs to `out` (the summary
+/// goes to `out` too, after the events); a progress bar on stderr when `progress` is set.
+pub fn run_files<W: io::Write>(cfg: &Config, out: W, progress: bool) -> Result<Stats, RunError> {
+    let mut src = source::PcapSource::open(&cfg.inputs).map_err(RunError::Input)?;
+    let out = io::BufWriter::with_capacity(64 * 1024, out);
+    let mut sink = configured_sink(cfg, out)?;
     let bar = progress.then(|| {
         let total = src.progress().bytes_total;
         let pb = match total {

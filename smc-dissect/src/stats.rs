@@ -55,6 +55,14 @@ pub struct Stats {
     pub rdma_writes: u64,
     /// Input files ended mid-record.
     pub truncated_files: u64,
+    /// Live capture: packets the kernel's capture filter passed (`PACKET_STATISTICS`
+    /// `tp_packets`); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_received: Option<u64>,
+    /// Live capture: of those, packets the kernel dropped because smcdump did not read them in
+    /// time (`tp_drops`); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_dropped: Option<u64>,
 }
 
 impl Stats {
@@ -110,5 +118,11 @@ impl AddAssign<&Stats> for Stats {
         self.cdc_messages += o.cdc_messages;
         self.rdma_writes += o.rdma_writes;
         self.truncated_files += o.truncated_files;
+        let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.kernel_received = add(self.kernel_received, o.kernel_received);
+        self.kernel_dropped = add(self.kernel_dropped, o.kernel_dropped);
     }
 }

@@ -110,6 +110,12 @@ impl<W: Write> Sink for SummarySink<W> {
             "{} frames, {} TCP segments, {} SMC options, {} CLC messages ({} rejected by kernel checks), {} connections",
             stats.frames, stats.tcp_segments, stats.smc_options, stats.clc_messages, stats.clc_rejected, stats.connections
         )?;
+        if let (Some(received), Some(dropped)) = (stats.kernel_received, stats.kernel_dropped) {
+            writeln!(
+                self.out,
+                "kernel: {received} packets passed the capture filter, {dropped} dropped (not read in time)"
+            )?;
+        }
         if stats.flows_evicted > 0 || stats.truncated_frames > 0 {
             writeln!(
                 self.out,

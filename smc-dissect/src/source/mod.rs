@@ -11,8 +11,13 @@
 //! each frame. Problems that stop reading an input are a [`DissectError`]; after one, the next call
 //! to [`Source::next_frame`] continues with the next input, so the caller decides whether to go on.
 
+pub mod filter;
+#[cfg(all(feature = "live", target_os = "linux"))]
+pub mod live;
 mod pcap;
 
+#[cfg(all(feature = "live", target_os = "linux"))]
+pub use live::{LiveOptions, LiveSource};
 pub use pcap::{PcapSource, INITIAL_BUFFER, MAX_BLOCK, MAX_INTERFACES, MAX_NOTICES, STDIN_NAME};
 
 use crate::error::DissectError;
@@ -201,6 +206,27 @@ pub struct Progress {
     pub bytes_total: Option<u64>,
 }
 
+/// What a source has next: a frame, the news that nothing arrived until a time (live capture:
+/// the pipeline uses it to give quiet connections their verdicts), or the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// A frame, as from [`Source::next_frame`].
+    Frame(Frame<'a>),
+    /// No frame arrived; this is the time now.
+    Idle(Timestamp),
+    /// No more frames (end of the last input, or a stopped capture).
+    End,
+}
+
+/// What the kernel counted for a live capture (`PACKET_STATISTICS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Packets that passed the capture filter.
+    pub received: u64,
+    /// Of those, packets the kernel dropped because smcdump did not read them in time.
+    pub dropped: u64,
+}
+
 /// A supplier of frames: pcap/pcapng files here, a live interface elsewhere.
 pub trait Source {
     /// The next frame, `Ok(None)` at the end of the last input.
@@ -215,6 +241,14 @@ pub trait Source {
     fn progress(&self) -> Progress;
     /// Names of the inputs, indexed by [`Frame::input`].
     fn input_names(&self) -> &[String];
+    /// The next frame or, for a live source, an idle tick; what the pipeline calls.
+    fn next_event(&mut self) -> Result<Next<'_>, DissectError> {
+        Ok(self.next_frame()?.map_or(Next::End, Next::Frame))
+    }
+    /// The kernel's capture counters (live sources only).
+    fn capture_stats(&mut self) -> Option<CaptureStats> {
+        None
+    }
 }
 
 #[cfg(test)]

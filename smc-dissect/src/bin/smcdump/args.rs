@@ -14,6 +14,29 @@ EXAMPLES:
   smcdump --json -r trace.pcap | jq 'select(.type==\"verdict\")'
   smcdump -r big.pcap -w smc.pcapng -q     keep only the SMC packets, annotated for Wireshark
   smcdump decode e2d4c3d904001c10...       decode one message copied from a log
+  smcdump -i eth0                          live: verdicts as handshakes happen, Ctrl-C ends
+  smcdump -i any --summary -q              live on every interface, the table at Ctrl-C
+
+LIVE CAPTURE (-i IFACE, needs CAP_NET_RAW):
+  A filter in the kernel keeps only what can be SMC, so a busy link does not flood smcdump:
+    - TCP SYN carrying the SMC option (kind 254, ExID e2d4c3d9), and every SYN-ACK (the one
+      without the option is what tells a silent fallback)
+    - TCP FIN and RST
+    - TCP segments whose payload starts with a CLC eyecatcher (e2d4c3d9 SMC-R, e2d4c3c4 SMC-D)
+    - UDP to port 4791 (RoCEv2) and EtherType 0x8915 (RoCEv1; not on -i any)
+  through up to two VLAN tags, over IPv4 and IPv6 (IPv6 packets with more than 4 extension
+  headers are kept whole). What is lost with it:
+    - option-echoed-no-clc needs the first, non-CLC payload, which the filter drops: such a
+      connection shows as incomplete (timeout) 6 s after its handshake instead
+    - a CLC message split over several TCP segments (an MSS below its length, a resegmenting
+      middlebox) loses its continuation: incomplete
+    - clc-without-option says the SYN was not captured (a SYN without the option is dropped)
+    - frame numbers count captured packets only; data segments are not counted
+  --no-filter keeps everything (and gives the same readings as a full capture file). On lo and
+  any, the kernel's second (outgoing) copy of each loopback packet is dropped either way.
+  Verdicts are printed as they are known: at the FIN, or for a quiet connection after the
+  kernel's own timeouts (6 s for a CLC step, 10 s after the Confirm). Ctrl-C prints what is
+  pending and the summary; packets the kernel dropped are counted in it.
 
 VERDICTS (one per SMC-relevant TCP connection; client = SYN sender):
   smc                   SMC-R or SMC-D established (version, release, device, limits)
@@ -66,6 +89,12 @@ pub struct RunArgs {
     /// Capture files, as an alternative to -r.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Capture live on IFACE (`any`: every interface) until Ctrl-C; see LIVE CAPTURE below.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["read", "files"])]
+    pub interface: Option<String>,
+    /// Live capture without the kernel filter: every packet reaches smcdump.
+    #[arg(long, requires = "interface")]
+    pub no_filter: bool,
     /// Print a full field tree for every CLC message (names, units, decoded codes).
     #[arg(short, long, conflicts_with = "json")]
     pub verbose: bool,
@@ -102,9 +131,9 @@ impl RunArgs {
     pub fn into_config(self, stdout_tty: bool) -> Result<Config, String> {
         let mut inputs = self.read;
         inputs.extend(self.files);
-        if inputs.is_empty() {
+        if inputs.is_empty() && self.interface.is_none() {
             return Err(
-                "no input: give a capture file with -r FILE (or `-r -` for stdin); see --help"
+                "no input: give a capture file with -r FILE (or `-r -` for stdin), or an interface with -i IFACE; see --help"
                     .into(),
             );
         }
@@ -131,6 +160,8 @@ impl RunArgs {
             summary,
             smc_only: true,
             write: self.write,
+            interface: self.interface,
+            no_filter: self.no_filter,
             ..Config::default()
         };
         cfg.tracker.max_flows = self.max_flows;

@@ -63,7 +63,14 @@ fn run(cli: args::Cli) -> Result<u8, Box<dyn std::error::Error>> {
     let stdout_tty = io::stdout().is_terminal();
     let progress = !cli.run.no_progress && io::stderr().is_terminal();
     let cfg = cli.run.into_config(stdout_tty).map_err(Usage)?;
-    let stats = smc_dissect::run_files(&cfg, io::stdout().lock(), progress)?;
+    let stats = if cfg.interface.is_some() {
+        smc_dissect::source::live::stop_on_signals()?;
+        smc_dissect::run_live(&cfg, io::stdout().lock(), |what| {
+            eprintln!("smcdump: capturing on {what}")
+        })?
+    } else {
+        smc_dissect::run_files(&cfg, io::stdout().lock(), progress)?
+    };
     Ok(if stats.saw_malformed_smc() {
         EXIT_MALFORMED_SMC
     } else {
