@@ -10,6 +10,37 @@ use std::time::Instant;
 /// binary works from anywhere; the file is `smc-fuzz/lab/kernel/smc-lab.config`).
 pub const CONFIG_FRAGMENT: &str = include_str!("../../lab/kernel/smc-lab.config");
 
+/// Debug additions for the kernel fuzzer (KASAN, lockdep, hang detectors), merged after
+/// [`CONFIG_FRAGMENT`] for the debug flavor (`smc-fuzz/lab/kernel/smc-lab-debug.config`).
+pub const DEBUG_FRAGMENT: &str = include_str!("../../lab/kernel/smc-lab-debug.config");
+
+/// Which of our kernel builds: the lab one, or the lab one with debugging for the fuzzer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `smc-lab.config`.
+    Lab,
+    /// `smc-lab.config` + `smc-lab-debug.config`.
+    Debug,
+}
+
+impl Flavor {
+    fn fragments(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Flavor::Lab => vec![("smc-lab.config", CONFIG_FRAGMENT)],
+            Flavor::Debug => vec![
+                ("smc-lab.config", CONFIG_FRAGMENT),
+                ("smc-lab-debug.config", DEBUG_FRAGMENT),
+            ],
+        }
+    }
+    fn prefix(self) -> &'static str {
+        match self {
+            Flavor::Lab => "smclo",
+            Flavor::Debug => "smclo-debug",
+        }
+    }
+}
+
 /// Bumped whenever the build recipe below changes in a way that affects the output.
 const RECIPE_VERSION: &str = "smc-lab-kernel-recipe-1";
 
@@ -245,15 +276,32 @@ impl CustomKernel {
     /// Returns the cached kernel for the current source version and fragment, building
     /// it first when needed (about 4 minutes on 2 cores).
     pub fn ensure(jobs: usize) -> Result<CustomKernel> {
+        Self::ensure_flavor(jobs, Flavor::Lab)
+    }
+
+    /// Like [`Self::ensure`] for a given flavor; each flavor has its own cache entry. The debug
+    /// flavor (KASAN, lockdep) builds for about twice as long.
+    pub fn ensure_flavor(jobs: usize, flavor: Flavor) -> Result<CustomKernel> {
         let srcver = linux_source_version()?;
-        let key = format!(
-            "{:016x}",
-            fnv1a64(&[
-                srcver.as_bytes(),
-                CONFIG_FRAGMENT.as_bytes(),
-                RECIPE_VERSION.as_bytes()
-            ])
-        );
+        let frags = flavor.fragments();
+        let key = if flavor == Flavor::Lab {
+            // unchanged key for the lab flavor: existing caches stay valid
+            format!(
+                "{:016x}",
+                fnv1a64(&[
+                    srcver.as_bytes(),
+                    CONFIG_FRAGMENT.as_bytes(),
+                    RECIPE_VERSION.as_bytes()
+                ])
+            )
+        } else {
+            let mut parts: Vec<&[u8]> = vec![srcver.as_bytes()];
+            for (_, f) in &frags {
+                parts.push(f.as_bytes());
+            }
+            parts.push(RECIPE_VERSION.as_bytes());
+            format!("{:016x}", fnv1a64(&parts))
+        };
         let safe_ver: String = srcver
             .chars()
             .map(|c| {
@@ -266,7 +314,7 @@ impl CustomKernel {
             .collect();
         let out = cache_dir()
             .join("kernels")
-            .join(format!("smclo-{safe_ver}-{key}"));
+            .join(format!("{}-{safe_ver}-{key}", flavor.prefix()));
         let bz = out.join("bzImage");
         let rel_file = out.join("release");
         if bz.exists() && rel_file.exists() {
@@ -304,12 +352,16 @@ impl CustomKernel {
         make(&["tinyconfig"], "make tinyconfig")?;
         let cfg_path = build.join(".config");
         let mut cfg = fs::read_to_string(&cfg_path).context("reading tinyconfig .config")?;
-        cfg.push_str("\n# --- smc-lab.config ---\n");
-        cfg.push_str(CONFIG_FRAGMENT);
+        for (name, frag) in &frags {
+            cfg.push_str(&format!("\n# --- {name} ---\n"));
+            cfg.push_str(frag);
+        }
         fs::write(&cfg_path, cfg).context("writing merged .config")?;
         make(&["olddefconfig"], "make olddefconfig")?;
         let cfg = fs::read_to_string(&cfg_path).context("reading final .config")?;
-        check_fragment_applied(&cfg)?;
+        for (_, frag) in &frags {
+            check_applied(frag, &cfg)?;
+        }
         let log_path = build.join("build.log");
         let logf = fs::File::create(&log_path).context("creating build.log")?;
         let logf2 = logf.try_clone().context("dup build.log")?;
@@ -389,8 +441,13 @@ impl CustomKernel {
 /// Every `CONFIG_X=y` of the fragment must be `=y` in the final `.config`
 /// (olddefconfig silently drops options whose dependencies are missing).
 pub fn check_fragment_applied(final_config: &str) -> Result<()> {
+    check_applied(CONFIG_FRAGMENT, final_config)
+}
+
+/// Every `CONFIG_X=y` line of `fragment` must appear in the final `.config`.
+pub fn check_applied(fragment: &str, final_config: &str) -> Result<()> {
     let mut missing = Vec::new();
-    for line in CONFIG_FRAGMENT.lines() {
+    for line in fragment.lines() {
         let line = line.trim();
         if line.starts_with('#') || line.is_empty() {
             continue;
