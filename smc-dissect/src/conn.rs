@@ -968,11 +968,15 @@ impl Tracker {
                         c.accept = Some(*a);
                         c.accept_hdr = Some(hdr);
                         if let Some(p) = c.proposal {
-                            if let Err(check) = check::smc_connect_check_aclc(&p, a) {
-                                // the client declines this with MODEUNSUPP (§4.6)
-                                c.note(meta.frame, check.into());
+                            if let Some(anomaly) = check::accept_above_proposal(&p, a) {
+                                c.note(meta.frame, anomaly);
                             }
-                            if let Err(check) = check::smc_v2_determine_accepted_chid(&p, a) {
+                            if let Err(check) = check::smc_connect_check_aclc(&p, a) {
+                                // the client declines this with MODEUNSUPP before it looks at
+                                // the CHID (__smc_connect, §4.6)
+                                c.note(meta.frame, check.into());
+                            } else if let Err(check) = check::smc_v2_determine_accepted_chid(&p, a)
+                            {
                                 // -EPROTO: the client aborts, no Decline (af_smc.c smc_connect_ism)
                                 let v = violation(format!("Accept {check}"), Some(check));
                                 return emit_verdict(

@@ -171,6 +171,9 @@ pub enum Anomaly {
     HostOrderLittleEndian { layer: Layer, at: u16 },
     /// A type byte the receiver does not check holds an unexpected value.
     UnexpectedType { layer: Layer, found: u8 },
+    /// An Accept's version is above the Proposal's: the client takes any version ≥ 2 as v2, but
+    /// steps that test `== SMC_V2` are skipped (`smc_connect_ism`: SMC-D CHID selection, §4.6).
+    AcceptAboveProposal { accept: u8, proposal: u8 },
 }
 
 impl From<KernelCheck> for Anomaly {
@@ -511,6 +514,11 @@ impl fmt::Display for Anomaly {
             Anomaly::UnexpectedType { layer, found } => {
                 write!(f, "{layer}: unexpected type byte 0x{found:02x}")
             }
+            Anomaly::AcceptAboveProposal { accept, proposal } => write!(
+                f,
+                "Accept v{accept} above the Proposal's v{proposal}: the client skips the \
+                 steps that test for v2 exactly (smc_connect_ism: SMC-D CHID selection)"
+            ),
         }
     }
 }

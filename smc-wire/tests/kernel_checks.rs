@@ -478,3 +478,28 @@ fn smc_v2_determine_accepted_chid_not_offered() {
         Err(KernelCheck::ConnectChidNotOffered { chid: 0 })
     );
 }
+
+#[test]
+fn v3_accept_skips_chid_selection_and_is_flagged() {
+    // smc_connect_ism runs smc_v2_determine_accepted_chid only for `hdr.version == SMC_V2`
+    // (6.12.117 af_smc.c); a v3 Accept with an unoffered CHID passes, and smcdump flags the
+    // version above the Proposal's (captures/peer/smclo-6.12.117/srv-accept-smcd-v3.pcap)
+    let prop = ProposalRepr::parse(&v2_proposal(), Mode::Strict)
+        .unwrap()
+        .repr;
+    let mut b = hex(REF_ACCEPT_130);
+    assert_eq!(check::accept_above_proposal(&prop, &accept(&b)), None);
+    b[7] = 0x30 | (b[7] & 0x0f); // version nibble 3 (header byte 7, §2.2)
+    b[32..34].copy_from_slice(&[0x12, 0x34]);
+    let a = accept(&b);
+    assert_eq!(a.version, 3);
+    assert_eq!(check::smc_v2_determine_accepted_chid(&prop, &a), Ok(()));
+    assert_eq!(check::smc_connect_check_aclc(&prop, &a), Ok(()));
+    assert_eq!(
+        check::accept_above_proposal(&prop, &a),
+        Some(smc_wire::Anomaly::AcceptAboveProposal {
+            accept: 3,
+            proposal: 2
+        })
+    );
+}

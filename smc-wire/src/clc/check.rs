@@ -11,7 +11,7 @@ use crate::clc::proposal::{field as pf, ProposalLayout, MAX_LIST, MAX_PROPOSAL_L
 use crate::clc::{
     AcceptConfirmRepr, ClcType, Eyecatcher, Header, KernelView, ProposalRepr, SmcType,
 };
-use crate::error::KernelCheck;
+use crate::error::{Anomaly, KernelCheck};
 
 /// Where a message is received: the type the receiver waits for and its buffer size (§9.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -320,7 +320,8 @@ pub fn smc_v2_determine_accepted_chid(
     let Some(v2) = accept.smcd_body().and_then(|d| d.v2) else {
         return Ok(());
     };
-    if accept.version < 2 {
+    // smc_connect_ism runs its v2 block only for `hdr.version == SMC_V2`: a v3 Accept skips it
+    if accept.version != 2 {
         return Ok(());
     }
     let chid = v2.chid;
@@ -339,6 +340,16 @@ pub fn smc_v2_determine_accepted_chid(
     } else {
         Err(KernelCheck::ConnectChidNotOffered { chid: chid.0 })
     }
+}
+
+/// An Accept whose version is above the Proposal's (§4.6): no kernel check refuses it
+/// (`__smc_connect` maps every version ≥ 2 to v2), but `smc_connect_ism` then skips the
+/// `== SMC_V2` block, and with it the SMC-D CHID selection (6.12.117 dereferences a NULL device).
+pub fn accept_above_proposal(sent: &ProposalRepr, accept: &AcceptConfirmRepr) -> Option<Anomaly> {
+    (accept.version > sent.version).then_some(Anomaly::AcceptAboveProposal {
+        accept: accept.version,
+        proposal: sent.version,
+    })
 }
 
 /// The length a received message must at least have for the header peek (§9.1 step 1).
