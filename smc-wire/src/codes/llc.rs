@@ -88,7 +88,10 @@ mod test {
 
     #[test]
     fn kernel_names_parse() {
-        assert_eq!("SMC_LLC_DEL_LOST_PATH".parse(), Ok(DeleteLinkReason::LOST_PATH));
+        assert_eq!(
+            "SMC_LLC_DEL_LOST_PATH".parse(),
+            Ok(DeleteLinkReason::LOST_PATH)
+        );
         assert_eq!("prot_viol".parse(), Ok(DeleteLinkReason::PROT_VIOL));
         assert_eq!("SMC_LLC_TEST_LINK".parse(), Ok(LlcType::TEST_LINK));
     }
