@@ -91,8 +91,11 @@ struct Conn {
     last: (u16, u64, Timestamp),
     /// The verdict was given: no more work on this connection.
     done: bool,
-    /// Time of the connection's first packet.
-    first_ts: Timestamp,
+    /// Time of the SYN-ACK: the server's wait for the Proposal starts with the connection
+    /// (`smc_listen_work` runs after the 3-way handshake, KH §4), not with the first SYN.
+    synack_ts: Option<Timestamp>,
+    /// Whether each role (client, server) sent any payload.
+    payload_seen: [bool; 2],
     /// A Confirm completed an SMC-R exchange the RoCE tracker has not been told about yet.
     new_smcr: bool,
     /// Sequence ranges per role whose bytes the snapshot length cut (zero-filled in the stream
@@ -154,7 +157,8 @@ impl Conn {
             frames: 0,
             last: (meta.input, meta.frame, meta.ts),
             done: false,
-            first_ts: meta.ts,
+            synack_ts: None,
+            payload_seen: [false; 2],
             new_smcr: false,
             taints: [[None; 4]; 2],
             accept_hdr: None,
@@ -203,6 +207,46 @@ impl Conn {
     /// The SMC-relevant "no CLC is expected" situation: SYN had the option, SYN-ACK did not.
     fn no_echo(&self) -> bool {
         self.syn_option.is_some() && self.synack_seen && self.synack_option.is_none()
+    }
+
+    /// Since when the side whose turn it is has been waiting for the next CLC message, if one
+    /// is (`CLC_WAIT_TIME` runs from there, §9.1): the server from the end of the TCP handshake,
+    /// the client from its Proposal, the server from its Accept.
+    fn clc_wait_since(&self) -> Option<Timestamp> {
+        match self.state {
+            ClcState::Proposal | ClcState::Accept => self.last_clc_ts,
+            ClcState::Start if self.syn_option.is_some() && self.synack_option.is_some() => {
+                self.synack_ts
+            }
+            _ => None,
+        }
+    }
+
+    /// The verdict once the waiting side has waited longer than `CLC_WAIT_TIME`.
+    fn timeout_verdict(&self) -> Verdict {
+        // a server that sent nothing at all after the Proposal: the client times out in
+        // smc_connect_clc and connect() fails (KH §3)
+        let cause = if self.state == ClcState::Proposal && !self.payload_seen[1] {
+            IncompleteCause::NoAnswer
+        } else {
+            IncompleteCause::Timeout
+        };
+        self.wrap(Verdict::Incomplete {
+            stage: self.state.stage(),
+            cause,
+        })
+    }
+
+    /// The context in which the receiver of a message from `role` reads it (§9.1): the type it
+    /// waits for and its buffer.
+    fn recv_context(&self, role: Role, msg_type: ClcType) -> RecvContext {
+        match (self.state, role) {
+            (ClcState::Start, Role::Client) => RecvContext::SERVER_PROPOSAL,
+            (ClcState::Proposal, Role::Server) => RecvContext::CLIENT_ACCEPT,
+            (ClcState::Accept, Role::Client) => RecvContext::SERVER_CONFIRM,
+            // midstream the receiver waits for whatever the first captured message answers
+            _ => RecvContext::for_type(msg_type),
+        }
     }
 
     /// Wraps a CLC outcome for connections whose SYN did not carry the option.
@@ -255,7 +299,12 @@ impl Conn {
         let buf = |n: u8| 1u64 << (u32::from(n) + 14); // §4.5: 2^(n+14) bytes
         let fce = a.fce.as_ref();
         let cfce = c.and_then(|c| c.fce.as_ref());
-        let v2x = cfce.and_then(|f| f.v2x).or(fce.and_then(|f| f.v2x));
+        // release 0 (v2.0) negotiates no limits: the kernel uses 255 / 2 and ignores the FCE's
+        // last 16 bytes (smc_clc_clnt_v2x_features_validate returns early for release_nr < 1)
+        let v2x = cfce
+            .and_then(|f| f.v2x)
+            .or(fce.and_then(|f| f.v2x))
+            .filter(|_| fce.is_some_and(|f| f.release >= 1));
         let mut o = SmcOutcome::new(SmcKind::SmcR, a.version, Device::Roce, a.first_contact);
         o.release = fce.map(|f| f.release);
         o.eid = a.eid();
@@ -328,7 +377,8 @@ pub struct Tracker {
     pub roce: crate::roce::RoceTracker,
     /// Counters.
     pub stats: Stats,
-    last_sweep: Option<Timestamp>,
+    /// No sweep before this capture time (a second after the last one).
+    next_sweep: Option<Timestamp>,
     /// The frame being processed belonged to an SMC-relevant connection or carried RoCE.
     frame_relevant: bool,
 }
@@ -340,7 +390,7 @@ impl Tracker {
             flows: FlowTable::new(cfg.max_flows, cfg.idle_timeout_secs),
             roce: crate::roce::RoceTracker::default(),
             stats: Stats::default(),
-            last_sweep: None,
+            next_sweep: None,
             frame_relevant: false,
         }
     }
@@ -382,14 +432,10 @@ impl Tracker {
         // a new SYN (different ISN) on a known flow: the old connection is over
         if syn && !ack {
             if let Some((_, FlowState::Smc(c))) = self.flows.get_mut(&key) {
-                if c.isn[0].is_some_and(|i| i != seg.seq) || c.client_dir != dir {
+                // an unknown client ISN (flow met midstream or from its SYN-ACK) counts as new too
+                if c.isn[0] != Some(seg.seq) || c.client_dir != dir {
                     if let Some(FlowState::Smc(c)) = self.flows.remove(&key) {
-                        Self::finish_conn(
-                            &mut self.stats,
-                            *c,
-                            IncompleteCause::EndOfCapture,
-                            sink,
-                        )?;
+                        Self::finish_conn(&mut self.stats, *c, IncompleteCause::PortReused, sink)?;
                     }
                 }
             } else if let Some((_, FlowState::Done)) | Some((_, FlowState::Watch(_))) =
@@ -463,16 +509,9 @@ impl Tracker {
                         return Ok(()); // a retransmitted SYN
                     }
                     // a handshake step that took longer than the kernel waits (CLC_WAIT_TIME)
-                    let waiting = matches!(c.state, ClcState::Proposal | ClcState::Accept)
-                        || (c.state == ClcState::Start
-                            && c.synack_option.is_some()
-                            && c.syn_option.is_some());
-                    if let (true, Some(t)) = (waiting, c.last_clc_ts.or(Some(c.first_ts))) {
+                    if let Some(t) = c.clc_wait_since() {
                         if secs_between(t, meta.ts) > CLC_WAIT_SECS {
-                            let v = c.wrap(Verdict::Incomplete {
-                                stage: c.state.stage(),
-                                cause: IncompleteCause::Timeout,
-                            });
+                            let v = c.timeout_verdict();
                             emit_verdict(c, &v, meta.frame, meta.input, meta.ts, stats, sink)?;
                             *st = FlowState::Done;
                             return Ok(());
@@ -526,6 +565,12 @@ impl Tracker {
                     c.syn_option = option;
                     c.isn[0] = Some(seg.seq);
                     c.streams[0] = StreamReasm::new(Some(seg.seq.wrapping_add(1)));
+                    if !seg.payload.is_empty() {
+                        // SYN data (TCP Fast Open) occupies ISN+1..: buffer it so the stream has
+                        // no hole; it is framed with the client's next payload
+                        let _ = c.streams[0].push(seg.seq.wrapping_add(1), seg.payload);
+                        c.payload_seen[0] = true;
+                    }
                     c.frames += 1;
                     c.last = (meta.input, meta.frame, meta.ts);
                     stats.smc_options += 1;
@@ -604,6 +649,7 @@ impl Tracker {
             return Ok(()); // retransmission
         }
         c.synack_seen = true;
+        c.synack_ts = Some(meta.ts);
         c.isn[1] = Some(seg.seq);
         c.streams[1] = StreamReasm::new(Some(seg.seq.wrapping_add(1)));
         c.synack_option = option.filter(|o| o.accepted);
@@ -631,6 +677,7 @@ impl Tracker {
     ) -> io::Result<()> {
         let role = c.role(dir);
         let ri = role_index(role);
+        c.payload_seen[ri] |= !seg.payload.is_empty() || seg.payload_missing > 0;
         let _ = c.streams[ri].push(seg.seq, seg.payload);
         if seg.payload_missing > 0 {
             stats.truncated_frames += 1;
@@ -703,29 +750,53 @@ impl Tracker {
                     }
                 }
                 Err(FrameError::Incomplete { .. }) => {
-                    // a message longer than the kernel reads can never complete in our buffer:
-                    // the kernel drains it after reading its buffer's worth (§9.1 step 3)
-                    if data.len() >= clc::HEADER_LEN {
-                        let len = usize::from(u16::from_be_bytes([data[5], data[6]]));
-                        if len > clc::MAX_PROPOSAL_LEN {
-                            let v = Verdict::Violation(Violation {
-                                what: format!("CLC message declares {len} bytes, more than any receiver reads (652)"),
-                                check: None,
-                                frame: meta.frame,
-                                by: role,
-                            });
-                            emit_verdict(
-                                c,
-                                &c.wrap(v),
-                                meta.frame,
-                                meta.input,
-                                meta.ts,
-                                stats,
-                                sink,
-                            )?;
-                        }
+                    // a message that fits the reassembly buffer is simply awaited; a longer one
+                    // can never complete there
+                    let Ok(hdr) = clc::Header::parse(data) else {
+                        return Ok(());
+                    };
+                    let len = usize::from(hdr.length);
+                    if len <= crate::reasm::DEFAULT_CAP {
+                        return Ok(());
                     }
-                    return Ok(());
+                    // the kernel reads its buffer's worth, skips the trailer check and drains
+                    // the rest (smc_clc_wait_msg, §9.1 step 3): an over-long Accept or Confirm
+                    // is accepted. A Proposal or Decline that long fails its length check.
+                    let ctx = c.recv_context(role, hdr.msg_type);
+                    let kernel_reads = matches!(hdr.msg_type, ClcType::ACCEPT | ClcType::CONFIRM)
+                        && ctx.buflen < len;
+                    if !kernel_reads {
+                        let v = Verdict::Violation(Violation {
+                            what: format!(
+                                "CLC {} declares {len} bytes, more than its receiver accepts",
+                                hdr.msg_type
+                            ),
+                            check: None,
+                            frame: meta.frame,
+                            by: role,
+                        });
+                        return emit_verdict(
+                            c,
+                            &c.wrap(v),
+                            meta.frame,
+                            meta.input,
+                            meta.ts,
+                            stats,
+                            sink,
+                        );
+                    }
+                    if data.len() < ctx.buflen {
+                        return Ok(());
+                    }
+                    // what the kernel sees: its buffer's worth, the rest never read (zeros
+                    // here, as in its zeroed buffer); the raw bytes shown are the real ones
+                    let head = data[..ctx.buflen].to_vec();
+                    let mut view = head.clone();
+                    view.resize(len, 0);
+                    c.streams[ri].consume(ctx.buflen);
+                    c.drain[ri] = len - ctx.buflen;
+                    Self::on_clc_as(c, meta, role, &view, &head, stats, sink)?;
+                    continue;
                 }
                 Err(FrameError::BadLength { length }) => {
                     let v = Verdict::Violation(Violation {
@@ -759,10 +830,16 @@ impl Tracker {
             ClcState::Start | ClcState::Midstream => {
                 if c.no_echo() {
                     Verdict::FallbackNoEcho
-                } else if c.syn_option.is_some() && c.synack_option.is_some() {
+                } else if c.synack_option.is_some() {
+                    // a server echoes the option only to a SYN that carried it (§1)
                     Verdict::OptionEchoedNoClc {
                         first_payload_by: role,
                         after: Stage::TcpEstablished,
+                    }
+                } else if c.syn_option.is_some() && !c.synack_seen {
+                    Verdict::Incomplete {
+                        stage: Stage::Syn,
+                        cause: IncompleteCause::NoSynAckThenData,
                     }
                 } else {
                     // neither side negotiated SMC and nothing CLC-like came: ordinary TCP
@@ -890,17 +967,27 @@ impl Tracker {
         stats: &mut Stats,
         sink: &mut K,
     ) -> io::Result<()> {
+        Self::on_clc_as(c, meta, role, msg, msg, stats, sink)
+    }
+
+    /// One CLC message: `msg` is what the receiver's kernel reads (for an over-long message its
+    /// buffer's worth, then zeros), `raw` the bytes the capture holds for it.
+    #[allow(clippy::too_many_arguments)]
+    fn on_clc_as<K: Sink>(
+        c: &mut Conn,
+        meta: &PacketMeta,
+        role: Role,
+        msg: &[u8],
+        raw: &[u8],
+        stats: &mut Stats,
+        sink: &mut K,
+    ) -> io::Result<()> {
         stats.clc_messages += 1;
         let Ok(hdr) = clc::Header::parse(msg) else {
             return Ok(());
         };
         // the receiver's context: which message it waits for, and its buffer (§9.1)
-        let ctx = match (c.state, role) {
-            (ClcState::Start | ClcState::Midstream, Role::Client) => RecvContext::SERVER_PROPOSAL,
-            (ClcState::Proposal, Role::Server) => RecvContext::CLIENT_ACCEPT,
-            (ClcState::Accept, Role::Client) => RecvContext::SERVER_CONFIRM,
-            _ => RecvContext::for_type(hdr.msg_type),
-        };
+        let ctx = c.recv_context(role, hdr.msg_type);
         let decoded = ClcRepr::parse_with(msg, Mode::Lenient, &ctx);
         let rejected = match &decoded {
             Ok(d) => d.anomalies.checks().next(),
@@ -919,7 +1006,7 @@ impl Tracker {
             meta,
             conn: c.conn_ref(),
             from: role,
-            raw: msg,
+            raw,
             decoded: decoded.as_ref().map_err(|e| *e),
         })?;
         c.last_clc_ts = Some(meta.ts);
@@ -1004,6 +1091,12 @@ impl Tracker {
                 let ClcRepr::Decline(dl) = &d.repr else {
                     return Ok(());
                 };
+                for what in decline_notes(c.state, role, dl.out_of_sync, c.accept.as_ref())
+                    .into_iter()
+                    .flatten()
+                {
+                    c.note(meta.frame, Anomaly::Sequence { what });
+                }
                 let v = Verdict::Declined(DeclineOutcome {
                     reason: dl.peer_diagnosis,
                     by: role,
@@ -1060,14 +1153,14 @@ impl Tracker {
 
     /// Every second of capture time: evict idle flows (their verdicts first).
     fn maybe_sweep<K: Sink>(&mut self, now: Timestamp, sink: &mut K) -> io::Result<()> {
-        let due = match self.last_sweep {
-            None => true,
-            Some(t) => secs_between(t, now) >= 1.0,
-        };
-        if !due {
+        // runs for every TCP packet: one timestamp comparison unless a second has passed
+        if self.next_sweep.is_some_and(|t| now < t) {
             return Ok(());
         }
-        self.last_sweep = Some(now);
+        self.next_sweep = Some(Timestamp {
+            secs: now.secs.saturating_add(1),
+            nanos: now.nanos,
+        });
         let mut evicted = Vec::new();
         self.flows.evict_idle(now, |_, st| evicted.push(st));
         self.flows.take_evicted(|_, st| evicted.push(st));
@@ -1101,15 +1194,8 @@ impl Tracker {
                 return Ok(());
             }
             let quiet = |t: Timestamp| secs_between(t, now);
-            let waiting = matches!(c.state, ClcState::Proposal | ClcState::Accept)
-                || (c.state == ClcState::Start
-                    && c.synack_option.is_some()
-                    && c.syn_option.is_some());
-            let v = if waiting && quiet(c.last_clc_ts.unwrap_or(c.first_ts)) > CLC_WAIT_SECS {
-                c.wrap(Verdict::Incomplete {
-                    stage: c.state.stage(),
-                    cause: IncompleteCause::Timeout,
-                })
+            let v = if c.clc_wait_since().is_some_and(|t| quiet(t) > CLC_WAIT_SECS) {
+                c.timeout_verdict()
             } else if c.confirm_ts.is_some_and(|t| quiet(t) > SETTLE_SECS)
                 || (c.no_echo() && c.state == ClcState::Start && quiet(c.last.2) > CLC_WAIT_SECS)
             {
@@ -1189,6 +1275,49 @@ fn emit_verdict<K: Sink>(
     c.streams[0].close();
     c.streams[1].close();
     Ok(())
+}
+
+/// What a Decline's place in the handshake says beyond its verdict (KH §3–§7).
+fn decline_notes(
+    state: ClcState,
+    from: Role,
+    out_of_sync: bool,
+    accept: Option<&clc::AcceptConfirmRepr>,
+) -> [Option<&'static str>; 3] {
+    let mut notes = [None; 3];
+    // smc_clc_send_decline sets the bit only for the client's SYNCERR, which answers an Accept
+    // that claims link-group reuse; the receiver then touches its link group (smc_clc_wait_msg)
+    let no_lgr_yet = matches!(state, ClcState::Start | ClcState::Proposal);
+    if out_of_sync && (from == Role::Server || no_lgr_yet) {
+        notes[0] = Some(
+            "out-of-sync flag where Linux never sets it (only a client's SYNCERR after an Accept \
+             carries it); kernels without the 2026 fix 'net/smc: avoid early lgr access in \
+             smc_clc_wait_msg' dereference a NULL link group on it",
+        );
+    }
+    notes[1] = match (state, from) {
+        // __smc_connect: the client is in smc_connect_clc's Accept wait and sends nothing
+        (ClcState::Proposal, Role::Client) => {
+            Some("Linux never sends this Decline: a client waiting for the Accept only times out")
+        }
+        // smc_listen_work: between its Accept and the Confirm the server only waits
+        (ClcState::Accept, Role::Server) => {
+            Some("Linux never sends this Decline: a server waiting for the Confirm only times out")
+        }
+        _ => None,
+    };
+    if let (ClcState::Confirm, Role::Server, Some(a)) = (state, from, accept) {
+        // smc_connect_ism has no Decline wait after its Confirm, and smc_connect_rdma waits for
+        // one only on first contact (smcr_clnt_conf_first_link): the client already uses SMC
+        let smcd = a.smcd_body().is_some();
+        if smcd || !a.first_contact {
+            notes[2] = Some(
+                "the client never reads this Decline: after its Confirm it already uses SMC (SMC-D, \
+                 or SMC-R link-group reuse), while the server falls back: the connection is split",
+            );
+        }
+    }
+    notes
 }
 
 /// Who sent the first CLC message of a capture that started mid-connection.

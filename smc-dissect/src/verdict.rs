@@ -39,6 +39,8 @@ impl std::fmt::Display for Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
+    /// The capture started mid-connection: the messages before the first captured one are unknown.
+    Unknown,
     /// Only a SYN was seen.
     Syn,
     /// SYN and SYN-ACK seen, no CLC yet.
@@ -54,6 +56,7 @@ pub enum Stage {
 impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Stage::Unknown => "part of the handshake the capture missed",
             Stage::Syn => "SYN",
             Stage::TcpEstablished => "TCP handshake",
             Stage::Proposal => "Proposal",
@@ -255,6 +258,14 @@ pub enum IncompleteCause {
     Evicted,
     /// The capture's snapshot length cut the CLC message that would decide it.
     Truncated,
+    /// The server sent nothing after the Proposal for longer than the client waits
+    /// (`CLC_WAIT_TIME`): the client's connect() fails with ETIMEDOUT (`__smc_connect`).
+    NoAnswer,
+    /// A new connection reused the 4-tuple (a SYN with another ISN).
+    PortReused,
+    /// The SYN-ACK was not captured, and the client sent non-CLC data: it did not take the
+    /// connection for SMC (most likely the server did not echo the option).
+    NoSynAckThenData,
 }
 
 /// What made a connection's SYN not carry the option, for `clc-without-option`.
@@ -361,21 +372,37 @@ impl Verdict {
             }
             Verdict::Declined(d) => {
                 let name = d.reason.name().unwrap_or("unknown reason");
-                let mut s = format!(
-                    "declined by the {} after the {}: {} ({:#010x})",
-                    d.by, d.after, name, d.reason.0
-                );
+                let mut s = if d.after == Stage::Unknown {
+                    // midstream: a Decline's sender is guessed from the ports (conn.rs)
+                    format!(
+                        "declined by the {} (capture started mid-handshake; sender guessed from the ports): {} ({:#010x})",
+                        d.by, name, d.reason.0
+                    )
+                } else {
+                    format!(
+                        "declined by the {} after the {}: {} ({:#010x})",
+                        d.by, d.after, name, d.reason.0
+                    )
+                };
                 if let Some(m) = d.reason.meaning() {
                     s.push_str(&format!(" — {m}"));
                 }
-                if d.out_of_sync {
+                if d.out_of_sync && d.by == Role::Client && d.after >= Stage::Accept {
+                    // KH §6: the server marks lgr->sync_err and terminates the link group
+                    s.push_str(" [out of sync: the server terminates the whole link group]");
+                } else if d.out_of_sync {
                     s.push_str(" [out of sync]");
                 }
                 s
             }
             Verdict::FallbackNoEcho => "TCP fallback: the server did not echo the SMC option in its SYN-ACK".into(),
-            Verdict::OptionEchoedNoClc { first_payload_by, after } => format!(
-                "TCP fallback: the SMC option was echoed, but after the {after} the {first_payload_by} sent non-CLC data (option-echoing middlebox or stack?)"
+            Verdict::OptionEchoedNoClc { first_payload_by: Role::Client, after } => format!(
+                // KH §2: smc_connect sets syn_smc before it looks at use_fallback (TCP Fast Open:
+                // OPTUNSUPP); smc_clc_wait_msg fails non-CLC bytes with EPROTO (§9.1)
+                "the client advertised SMC but sent non-CLC data after the {after} (a client that fell back after its SYN, e.g. TCP Fast Open); a Linux SMC server rejects those bytes (EPROTO) and closes the connection, a non-SMC server behind an option-echoing middlebox takes them as TCP"
+            ),
+            Verdict::OptionEchoedNoClc { first_payload_by: Role::Server, after } => format!(
+                "TCP fallback: the SMC option was echoed, but after the {after} the server sent non-CLC data (option-echoing middlebox or stack?)"
             ),
             Verdict::ClcWithoutOption { syn, clc } => match syn {
                 SynState::NoOption => format!("CLC without the SMC option in the SYN; CLC says: {}", clc.summary()),
@@ -396,6 +423,9 @@ impl std::fmt::Display for IncompleteCause {
             IncompleteCause::Timeout => "timeout",
             IncompleteCause::Evicted => "evicted",
             IncompleteCause::Truncated => "CLC cut by the snapshot length",
+            IncompleteCause::NoAnswer => "the server sent nothing within CLC_WAIT_TIME, 6 s: the client's connect() fails with ETIMEDOUT; a non-SMC server behind an option-echoing middlebox, or a stalled SMC server",
+            IncompleteCause::PortReused => "a new connection reused the address and ports",
+            IncompleteCause::NoSynAckThenData => "SYN-ACK not captured, then the client sent non-CLC data: it did not use SMC, most likely because the server did not echo the option",
         })
     }
 }

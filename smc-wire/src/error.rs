@@ -174,6 +174,9 @@ pub enum Anomaly {
     /// An Accept's version is above the Proposal's: the client takes any version ≥ 2 as v2, but
     /// steps that test `== SMC_V2` are skipped (`smc_connect_ism`: SMC-D CHID selection, §4.6).
     AcceptAboveProposal { accept: u8, proposal: u8 },
+    /// An observation about a message's place in the handshake, made by a dissector that sees
+    /// the whole exchange (not by a single-message decode).
+    Sequence { what: &'static str },
 }
 
 impl From<KernelCheck> for Anomaly {
@@ -519,6 +522,7 @@ impl fmt::Display for Anomaly {
                 "Accept v{accept} above the Proposal's v{proposal}: the client skips the \
                  steps that test for v2 exactly (smc_connect_ism: SMC-D CHID selection)"
             ),
+            Anomaly::Sequence { what } => f.write_str(what),
         }
     }
 }

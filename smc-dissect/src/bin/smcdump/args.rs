@@ -27,7 +27,8 @@ LIVE CAPTURE (-i IFACE, needs CAP_NET_RAW):
   through up to two VLAN tags, over IPv4 and IPv6 (IPv6 packets with more than 4 extension
   headers are kept whole). What is lost with it:
     - option-echoed-no-clc needs the first, non-CLC payload, which the filter drops: such a
-      connection shows as incomplete (timeout) 6 s after its handshake instead
+      connection shows as incomplete 6 s after its handshake instead (after a Proposal:
+      no-answer, which names the option-echoing middlebox among its causes)
     - a CLC message split over several TCP segments (an MSS below its length, a resegmenting
       middlebox) loses its continuation: incomplete
     - clc-without-option says the SYN was not captured (a SYN without the option is dropped)
@@ -43,9 +44,12 @@ VERDICTS (one per SMC-relevant TCP connection; client = SYN sender):
   declined              a CLC Decline: reason code and meaning, which side, after which message
   fallback-no-echo      SYN had the SMC option, the SYN-ACK did not (server not SMC, handshake
                         limit reached, SYN cookies, or an option-stripping middlebox)
-  option-echoed-no-clc  both had the option but no CLC followed (an option-echoing middlebox)
+  option-echoed-no-clc  both had the option but the first payload was not CLC: from the server,
+                        an option-echoing middlebox; from the client, a client that fell back
+                        after its SYN (e.g. TCP Fast Open), which a Linux SMC server rejects
   clc-without-option    CLC although the SYN carried no option (or was not captured)
-  incomplete            capture ended, RST, FIN or timeout mid-handshake (last stage named)
+  incomplete            capture ended, RST, FIN, timeout, or no answer to the Proposal within
+                        6 s mid-handshake (last stage and cause named)
   violation             the exchange breaks the protocol (what and where; kernel check named)
 
 EXIT STATUS:
