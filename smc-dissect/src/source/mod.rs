@@ -37,6 +37,13 @@ pub struct Timestamp {
 impl Timestamp {
     /// Builds a timestamp from seconds and a possibly out-of-range nanosecond count (carried).
     pub fn new(secs: i64, nanos: u64) -> Timestamp {
+        if nanos < 1_000_000_000 {
+            // the usual case, without the divisions (this runs for every frame)
+            return Timestamp {
+                secs,
+                nanos: nanos as u32,
+            };
+        }
         let carry = i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX);
         // nanos % 1e9 < 1e9 < u32::MAX
         let nanos = u32::try_from(nanos % 1_000_000_000).unwrap_or(0);

@@ -207,8 +207,11 @@ impl Reader {
     fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&[u8]>> {
         with_reader!(self, r => r.next())
     }
+    /// Marks `n` bytes read without moving the rest of the buffer: `refill` moves the leftover
+    /// partial record once before reading (pcap-parser's `consume` would move half the buffer
+    /// every time the read position passes its middle — a copy of about half of all input).
     fn consume(&mut self, n: usize) {
-        with_reader!(self, r => r.consume(n))
+        with_reader!(self, r => r.consume_noshift(n))
     }
     fn refill(&mut self) -> Result<(), PcapError<&[u8]>> {
         with_reader!(self, r => r.refill())
