@@ -358,6 +358,10 @@ impl Conn {
 /// is there: a known type, version ≥ 1 and a plausible length — so random TCP payload is rarely
 /// taken for CLC.)
 pub fn looks_like_clc(p: &[u8]) -> bool {
+    // both eyecatchers start with 0xE2 (§2.1): one byte decides for nearly every TCP payload
+    if p.first() != Some(&0xe2) {
+        return false;
+    }
     if !clc::Eyecatcher::could_start(p) || p.is_empty() {
         return false;
     }
@@ -1151,12 +1155,19 @@ impl Tracker {
             .unwrap_or(Ok(()))
     }
 
-    /// Every second of capture time: evict idle flows (their verdicts first).
+    /// Every second of capture time: evict idle flows (their verdicts first). Runs for every TCP
+    /// packet: inlined, one timestamp comparison unless a second has passed.
+    #[inline]
     fn maybe_sweep<K: Sink>(&mut self, now: Timestamp, sink: &mut K) -> io::Result<()> {
-        // runs for every TCP packet: one timestamp comparison unless a second has passed
         if self.next_sweep.is_some_and(|t| now < t) {
             return Ok(());
         }
+        self.sweep(now, sink)
+    }
+
+    /// The sweep [`Tracker::maybe_sweep`] found due.
+    #[inline(never)]
+    fn sweep<K: Sink>(&mut self, now: Timestamp, sink: &mut K) -> io::Result<()> {
         self.next_sweep = Some(Timestamp {
             secs: now.secs.saturating_add(1),
             nanos: now.nanos,

@@ -76,83 +76,36 @@ impl Direction {
     }
 }
 
-/// One endpoint as the key holds it: family, the address as 16 big-endian bytes (IPv4 in the
-/// last 4), the port. Byte arrays keep it unaligned and small (19 bytes; a `u128` would pad it to
-/// 32): the key is built, hashed and compared for every TCP packet, and the map's memory is
-/// what a lookup waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Ep {
-    /// IPv4 before IPv6, as `(IpAddr, u16)` tuples compare.
-    v6: bool,
-    addr: [u8; 16],
-    port: [u8; 2],
-}
-
-impl Ep {
-    fn new(ip: IpAddr, port: u16) -> Ep {
-        let port = port.to_be_bytes();
-        match ip {
-            IpAddr::V4(a) => {
-                let mut addr = [0u8; 16];
-                addr[12..].copy_from_slice(&a.octets());
-                Ep {
-                    v6: false,
-                    addr,
-                    port,
-                }
-            }
-            IpAddr::V6(a) => Ep {
-                v6: true,
-                addr: a.octets(),
-                port,
-            },
-        }
-    }
-    /// The sort key: family, address, port — as integers (a byte-wise compare is slower).
-    fn rank(&self) -> (bool, u128, u16) {
-        (
-            self.v6,
-            u128::from_be_bytes(self.addr),
-            u16::from_be_bytes(self.port),
-        )
-    }
-    fn get(self) -> (IpAddr, u16) {
-        let ip = if self.v6 {
-            IpAddr::V6(self.addr.into())
-        } else {
-            IpAddr::V4([self.addr[12], self.addr[13], self.addr[14], self.addr[15]].into())
-        };
-        (ip, u16::from_be_bytes(self.port))
-    }
-}
-
 /// A TCP (or UDP) connection's endpoints, the same for both directions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    a: Ep,
-    b: Ep,
-}
-
-impl std::hash::Hash for FlowKey {
-    /// Three words instead of six fields: hashing runs for every TCP packet.
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(u128::from_ne_bytes(self.a.addr));
-        h.write_u128(u128::from_ne_bytes(self.b.addr));
-        h.write_u64(
-            u64::from(u16::from_ne_bytes(self.a.port))
-                | u64::from(u16::from_ne_bytes(self.b.port)) << 16
-                | u64::from(self.a.v6) << 32
-                | u64::from(self.b.v6) << 33,
-        );
-    }
+    a: (IpAddr, u16),
+    b: (IpAddr, u16),
 }
 
 impl FlowKey {
     /// The key of a packet from `src:sport` to `dst:dport`, and its direction (`AtoB` when the
-    /// source sorts first: IPv4 before IPv6, then by address, then by port).
+    /// source sorts first, by address then port).
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, Direction) {
-        let (s, d) = (Ep::new(src, sport), Ep::new(dst, dport));
-        if s.rank() <= d.rank() {
+        let (s, d) = ((src, sport), (dst, dport));
+        if let (IpAddr::V4(a), IpAddr::V4(b)) = (src, dst) {
+            // the common case, the same order as below in one integer comparison
+            let r = |ip: std::net::Ipv4Addr, port: u16| {
+                u64::from(u32::from(ip)) << 16 | u64::from(port)
+            };
+            return if r(a, sport) <= r(b, dport) {
+                (FlowKey { a: s, b: d }, Direction::AtoB)
+            } else {
+                (FlowKey { a: d, b: s }, Direction::BtoA)
+            };
+        }
+        // the same order as comparing the tuples (IPv4 before IPv6, then address, then port),
+        // on integers rather than byte arrays: this runs for every TCP packet
+        let rank = |(ip, port): (IpAddr, u16)| match ip {
+            IpAddr::V4(a) => (4u8, u128::from(u32::from(a)), port),
+            IpAddr::V6(a) => (6u8, u128::from(a), port),
+        };
+        if rank(s) <= rank(d) {
             (FlowKey { a: s, b: d }, Direction::AtoB)
         } else {
             (FlowKey { a: d, b: s }, Direction::BtoA)
@@ -160,17 +113,17 @@ impl FlowKey {
     }
     /// The endpoint that sorts first.
     pub fn a(&self) -> (IpAddr, u16) {
-        self.a.get()
+        self.a
     }
     /// The endpoint that sorts second.
     pub fn b(&self) -> (IpAddr, u16) {
-        self.b.get()
+        self.b
     }
     /// (source, destination) of a packet going `dir`.
     pub fn endpoints(&self, dir: Direction) -> ((IpAddr, u16), (IpAddr, u16)) {
         match dir {
-            Direction::AtoB => (self.a(), self.b()),
-            Direction::BtoA => (self.b(), self.a()),
+            Direction::AtoB => (self.a, self.b),
+            Direction::BtoA => (self.b, self.a),
         }
     }
 }

@@ -319,6 +319,9 @@ struct Input {
     legacy_link: LinkType,
     legacy_nanos: bool,
     legacy_big_endian: bool,
+    /// The pcap header was read and its records are the standard 16-byte-header ones: whole
+    /// records are parsed by [`Input::fast_legacy`], the rest by pcap-parser.
+    legacy_fast: bool,
     /// Byte order of the current pcapng section.
     ng_big_endian: bool,
     interfaces: Vec<Interface>,
@@ -438,8 +441,55 @@ impl Input {
         u64::from(n) + head
     }
 
+    /// A whole standard pcap record at the head of the buffer, read directly: the same fields
+    /// pcap-parser's `parse_pcap_frame`/`_be` read (draft-ietf-opsawg-pcap §5: seconds,
+    /// sub-seconds, captured length, original length, data), without its parser and block enum
+    /// on the way — this runs for every frame. `None` when the record is not whole: the general
+    /// path then refills, grows or reports the end.
+    fn fast_legacy(&mut self) -> Option<Step> {
+        let big_endian = self.legacy_big_endian;
+        let data = self.reader.data();
+        let head = data.get(..magic::PCAP_RECORD_HEAD)?;
+        let word = |at: usize| {
+            let b = [head[at], head[at + 1], head[at + 2], head[at + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let (ts_sec, ts_sub, caplen, origlen) = (word(0), word(4), word(8), word(12));
+        let len = usize::try_from(caplen).ok()?;
+        if data.len() - magic::PCAP_RECORD_HEAD < len {
+            return None;
+        }
+        self.number += 1;
+        // ts_usec holds nanoseconds in a 0xA1B23C4D file (draft-ietf-opsawg-pcap §4)
+        let sub = if self.legacy_nanos {
+            u64::from(ts_sub)
+        } else {
+            u64::from(ts_sub) * 1000
+        };
+        Some(Step::Frame {
+            consume: magic::PCAP_RECORD_HEAD + len,
+            meta: FrameMeta {
+                start: magic::PCAP_RECORD_HEAD,
+                len,
+                number: self.number,
+                ts: Timestamp::new(i64::from(ts_sec), sub),
+                link_type: self.legacy_link,
+                origlen,
+            },
+        })
+    }
+
     /// Looks at the next record and decides; the borrow of the buffer ends with this function.
     fn step(&mut self, notices: &mut Notices) -> Step {
+        if self.legacy_fast {
+            if let Some(step) = self.fast_legacy() {
+                return step;
+            }
+        }
         let base = self.reader.data().as_ptr() as usize;
         let offset = self.reader.consumed() as u64;
         let index = self.index;
@@ -451,6 +501,7 @@ impl Input {
                 self.legacy_link = LinkType(h.network.0 as u32 & magic::PCAP_LINKTYPE_MASK);
                 self.legacy_nanos = h.is_nanosecond_precision();
                 self.legacy_big_endian = h.is_bigendian();
+                self.legacy_fast = !h.is_modified_format();
                 Step::Skip(consume)
             }
             Ok((consume, PcapBlockOwned::Legacy(b))) => {
@@ -882,6 +933,7 @@ fn start_input(
         legacy_link: LinkType::ETHERNET,
         legacy_nanos: false,
         legacy_big_endian: false,
+        legacy_fast: false,
         ng_big_endian: false,
         interfaces: Vec::new(),
         number: 0,
