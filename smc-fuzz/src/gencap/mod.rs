@@ -205,10 +205,10 @@ pub struct Mix {
 }
 
 const MIX: Mix = Mix {
-    smc: 30,
-    short_tcp: 46,
+    smc: 40,
+    short_tcp: 38,
     bulk_tcp: 5,
-    udp: 14,
+    udp: 12,
     roce: 5,
 };
 
