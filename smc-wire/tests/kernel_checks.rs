@@ -102,6 +102,47 @@ fn smc_clc_wait_msg_decline_always_accepted() {
     }
 }
 
+#[test]
+fn smc_clc_wait_msg_unknown_type_fails_before_hdr_valid() {
+    // smc_clc_wait_msg checks the peeked header (version < 1, then type ≠ expected and ≠
+    // DECLINE) before smc_clc_msg_hdr_valid ever sees the type (§9.1 step 1): an unknown type
+    // byte fails there, in both modes, with the first of those checks that fails
+    let decline = hwipl("lo-decline-smcr-ipv4");
+    let mut b = decline.clone();
+    b[4] = 5; // unknown type
+    b[7] &= 0x0f; // version 0: the review's example e2 d4 c3 d9 05 00 1c 00 …
+    assert_eq!(&b[..8], &[0xe2, 0xd4, 0xc3, 0xd9, 0x05, 0x00, 0x1c, 0x00]);
+    for mode in [Mode::Strict, Mode::Lenient] {
+        assert_eq!(
+            ClcRepr::parse_with(&b, mode, &proposal_ctx()).unwrap_err(),
+            Error::Check {
+                check: KernelCheck::WaitMsgVersion { version: 0 }
+            }
+        );
+    }
+    // version 1, still unknown: the type check, even with a broken eyecatcher (never reached)
+    let mut b = decline;
+    b[4] = 5;
+    b[3] = 0x00;
+    for (ctx, expected) in [
+        (RecvContext::SERVER_PROPOSAL, ClcType::PROPOSAL),
+        (RecvContext::CLIENT_ACCEPT, ClcType::ACCEPT),
+        (RecvContext::SERVER_CONFIRM, ClcType::CONFIRM),
+    ] {
+        for mode in [Mode::Strict, Mode::Lenient] {
+            assert_eq!(
+                ClcRepr::parse_with(&b, mode, &ctx).unwrap_err(),
+                Error::Check {
+                    check: KernelCheck::WaitMsgType {
+                        expected,
+                        found: ClcType(5)
+                    }
+                }
+            );
+        }
+    }
+}
+
 // ---- smc_clc_msg_hdr_valid (§9.2) ----
 
 #[test]

@@ -254,9 +254,10 @@ impl ClcRepr {
                 anomalies: d.anomalies,
             }),
             other => {
-                // smc_clc_msg_hdr_valid rejects unknown types in every mode: there is no layout
-                // to decode (§9.2)
-                let _ = check::smc_clc_wait_msg(&hdr, ctx);
+                // there is no layout to decode, so every mode fails with the kernel's first
+                // failing check: smc_clc_wait_msg's version and type checks on the peeked header
+                // run before smc_clc_msg_hdr_valid is ever reached (§9.1 step 1, §9.2)
+                check::smc_clc_wait_msg(&hdr, ctx)?;
                 if mode == Mode::Strict && !hdr.eyecatcher.is_valid() {
                     return Err(crate::error::KernelCheck::HdrEyecatcher {
                         found: hdr.eyecatcher,
