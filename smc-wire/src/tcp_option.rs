@@ -68,8 +68,11 @@ pub struct OptionsSummary {
     pub malformed_at: Option<usize>,
 }
 
-/// Walks a TCP options block the way `tcp_parse_options` does and returns the first SMC
-/// option (kind 254 whose first four data bytes are the SMC magic), plus a summary.
+/// Walks a TCP options block the way `tcp_parse_options` does and returns the SMC option the
+/// kernel's verdict rests on, plus a summary. An SMC option is kind 254 whose first four data
+/// bytes are the SMC magic. `smc_parse_options` runs for every kind-254 option and sets `smc_ok`
+/// for any one it accepts (§1), so this returns the first option whose shape it accepts (even
+/// length ≥ 6, [`SmcOption::kernel_accepts`]), else the first one with the magic.
 pub fn find(options: &[u8]) -> (Option<SmcOption<'_>>, OptionsSummary) {
     use nom::bytes::complete::take;
     use nom::number::complete::u8 as byte;
@@ -102,12 +105,19 @@ pub fn find(options: &[u8]) -> (Option<SmcOption<'_>>, OptionsSummary) {
                 if kind == KIND_EXP {
                     if data.len() >= 2 && data[..2] == FASTOPEN_MAGIC {
                         summary.fastopen = true;
-                    } else if found.is_none() && data.len() >= 4 && data[..4] == SMC_MAGIC {
-                        found = Some(SmcOption {
+                    } else if data.len() >= 4 && data[..4] == SMC_MAGIC {
+                        let opt = SmcOption {
                             offset,
                             length: len,
                             data: &data[4..],
-                        });
+                        };
+                        // smc_parse_options: any accepted kind-254 option sets smc_ok (§1); the
+                        // SYN flag is the same for every option of the segment
+                        if found.is_none_or(|f: SmcOption<'_>| {
+                            !f.kernel_accepts(true) && opt.kernel_accepts(true)
+                        }) {
+                            found = Some(opt);
+                        }
                     }
                 }
                 rest = next;
@@ -188,6 +198,30 @@ mod test {
     fn odd_length_is_found_but_not_accepted() {
         let opts = [0xfe, 0x07, 0xe2, 0xd4, 0xc3, 0xd9, 0x00];
         let o = find(&opts).0.unwrap();
+        assert!(!o.kernel_accepts(true));
+    }
+
+    #[test]
+    fn any_accepted_option_counts_like_smc_parse_options() {
+        // an odd-length SMC option, then the 6-byte option Linux writes (§1): smc_parse_options
+        // ignores the first and sets smc_ok for the second
+        let mut opts = vec![0xfe, 0x07, 0xe2, 0xd4, 0xc3, 0xd9, 0x00];
+        opts.extend_from_slice(&LINUX_OPTION);
+        let o = find(&opts).0.unwrap();
+        assert_eq!(o.offset, 9);
+        assert_eq!(o.length, 6);
+        assert!(o.kernel_accepts(true));
+        // the other way round the first one is already accepted and stays the one reported
+        let mut opts = LINUX_OPTION.to_vec();
+        opts.extend_from_slice(&[0xfe, 0x07, 0xe2, 0xd4, 0xc3, 0xd9, 0x00]);
+        let o = find(&opts).0.unwrap();
+        assert_eq!((o.offset, o.length), (2, 6));
+        // two rejected ones: the first is reported, and it is rejected
+        let opts = [
+            0xfe, 0x07, 0xe2, 0xd4, 0xc3, 0xd9, 0x00, 0xfe, 0x09, 0xe2, 0xd4, 0xc3, 0xd9, 0, 0, 0,
+        ];
+        let o = find(&opts).0.unwrap();
+        assert_eq!((o.offset, o.length), (0, 7));
         assert!(!o.kernel_accepts(true));
     }
 
