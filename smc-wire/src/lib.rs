@@ -18,8 +18,15 @@
 //!   [`Mode::Lenient`] it decodes what it can and lists [`Anomaly`]s.
 //! * Representations are **lossless**: offsets, counts, reserved bytes, eyecatchers and declared
 //!   lengths are fields, so a peer or fuzzer can emit what a kernel never sends, and
-//!   `parse → emit` gives back the original bytes for every message whose fields cover it (bytes
-//!   no field covers are reported as [`Anomaly::UncoveredBytes`]).
+//!   `parse → emit` gives back the original bytes for every message whose fields cover it.
+//! * **Only packed layouts round-trip byte-exact.** The kernel checks a Proposal's length
+//!   arithmetic, not where its areas sit (§9.2), so it also accepts layouts with bytes no field
+//!   holds: a v1 Proposal with `iparea_offset` 1–39, v2 areas apart from where a packed layout
+//!   puts them, bytes after an Accept/Confirm's last area. Those decode correctly — every field
+//!   is read where the kernel reads it, and [`Anomaly::AreaNotPacked`] says the layout is
+//!   unusual — but gap bytes are not kept: non-zero ones are reported as
+//!   [`Anomaly::UncoveredBytes`] and `emit` writes zeros there. `parse → emit → parse` gives the
+//!   same representation for every message.
 //! * `emit` never panics; it checks the buffer once and returns an [`Error`].
 //! * [`clc::frame`] cuts messages off a TCP byte stream and says how many bytes are missing.
 //! * [`RocePacket::parse_v2`] (a UDP/4791 payload) and [`RocePacket::parse_v1`] (an Ethertype

@@ -390,7 +390,16 @@ impl AcceptConfirmRepr {
                 .get(at + crate::clc::fce::field::OS_RELEASE)
                 .map_or(0, |b| b & 0x0f);
             let want = FceRepr::linux_len(is_d, release);
-            let fce_len = if body_end >= at + want {
+            // the sender's declared length decides when one of the two forms (36 or 52, §4.3)
+            // ends exactly at the trailer: a receiver reads the form it expects, not the one the
+            // release nibble suggests, so e.g. a 130-byte SMC-D Accept with release 0 still
+            // carries 52 bytes (§4.4)
+            let exact = [FCE_V20_SMCD_LEN, FCE_V2X_LEN]
+                .into_iter()
+                .find(|n| at + n == body_end);
+            let fce_len = if let Some(n) = exact {
+                n
+            } else if body_end >= at + want {
                 want
             } else if body_end >= at + FCE_V20_SMCD_LEN {
                 FCE_V20_SMCD_LEN
