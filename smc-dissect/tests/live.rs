@@ -161,7 +161,9 @@ fn start(ns: &str, args: &[&str]) -> Capture {
 impl Capture {
     /// Ctrl-C, then every JSON event it printed.
     fn stop(mut self) -> Vec<Value> {
-        run(Command::new("kill").args(["-INT", &self.child.id().to_string()])).unwrap();
+        // the shell's kill builtin: no procps needed
+        let kill = format!("kill -INT {}", self.child.id());
+        run(Command::new("sh").args(["-c", &kill])).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
