@@ -21,8 +21,9 @@
 //! Frames carry the kernel's receive time (`SIOCGSTAMPNS`), or the clock when that is not
 //! available. The receiver waits at most [`TICK`] for a packet; with none, [`Source::next_event`]
 //! returns [`Next::Idle`] with the current time, so connections that went quiet still get their
-//! verdicts. [`stop_on_signals`] makes SIGINT and SIGTERM end the capture: the next call returns
-//! [`Next::End`] and the pipeline finishes as at the end of a file (a second Ctrl-C kills).
+//! verdicts. [`stop_on_signals`] makes SIGINT and SIGTERM end the capture: what the kernel had
+//! already queued is still read (up to [`DRAIN_MAX`] packets), then [`Next::End`] comes and the
+//! pipeline finishes as at the end of a file (a second Ctrl-C kills).
 //! The kernel's `PACKET_STATISTICS` (packets that passed the filter, packets it dropped because
 //! the socket's buffer was full) are read on every idle tick and at the end.
 //!
@@ -41,6 +42,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const TICK: Duration = Duration::from_millis(200);
 /// Bytes kept of each packet (libpcap's default snapshot length).
 pub const SNAPLEN: u32 = 262_144;
+/// Packets still read from the socket's queue after a stop (Ctrl-C) before the capture ends.
+pub const DRAIN_MAX: u64 = 100_000;
 /// Socket receive buffer asked for, so bursts wait in the kernel rather than being dropped.
 pub const RCVBUF: i32 = 32 << 20;
 
@@ -95,6 +98,8 @@ pub struct LiveSource {
     kernel: CaptureStats,
     bytes: u64,
     description: String,
+    /// Packets read since the stop.
+    drained: u64,
 }
 
 fn capture_error(iface: &str, e: &io::Error) -> DissectError {
@@ -286,6 +291,7 @@ impl LiveSource {
             kernel: CaptureStats::default(),
             bytes: 0,
             description,
+            drained: 0,
         })
     }
 
@@ -365,9 +371,15 @@ impl LiveSource {
     fn wait(&mut self) -> Result<Wait, DissectError> {
         let tick = libc::c_int::try_from(TICK.as_millis()).unwrap_or(200);
         loop {
-            if self.stopped() {
-                self.read_kernel_stats();
-                return Ok(Wait::End);
+            // once stopped, what the kernel already queued is still read (up to DRAIN_MAX
+            // packets), without waiting: a Ctrl-C right after traffic loses none of it
+            let stopping = self.stopped();
+            if stopping {
+                self.drained += 1;
+                if self.drained > DRAIN_MAX {
+                    self.read_kernel_stats();
+                    return Ok(Wait::End);
+                }
             }
             let mut pfd = libc::pollfd {
                 fd: self.fd,
@@ -375,10 +387,14 @@ impl LiveSource {
                 revents: 0,
             };
             // SAFETY: one pollfd, a live local
-            let rc = unsafe { libc::poll(&mut pfd, 1, tick) };
+            let rc = unsafe { libc::poll(&mut pfd, 1, if stopping { 0 } else { tick }) };
             if rc > 0 {
                 // readable, or an error the read reports
                 return Ok(Wait::Ready);
+            }
+            if rc == 0 && stopping {
+                self.read_kernel_stats();
+                return Ok(Wait::End);
             }
             if rc == 0 {
                 self.read_kernel_stats();
