@@ -430,6 +430,17 @@ pub struct PeerVm {
 impl PeerVm {
     /// Boots `boot` with one `-netdev socket` NIC and the agent; returns the VM and the wire.
     pub fn boot(boot: &Bootable, dir: &Path, name: &str) -> Result<(PeerVm, QemuStream)> {
+        Self::boot_with(boot, dir, name, "")
+    }
+
+    /// [`Self::boot`] with extra kernel command-line words (the fuzzer adds `ignore_loglevel`
+    /// so that WARNINGs and lockdep reports reach the console).
+    pub fn boot_with(
+        boot: &Bootable,
+        dir: &Path,
+        name: &str,
+        append: &str,
+    ) -> Result<(PeerVm, QemuStream)> {
         let share = dir.join("vm-peer");
         let _ = fs::remove_dir_all(&share);
         fs::create_dir_all(&share).with_context(|| format!("creating {}", share.display()))?;
@@ -461,6 +472,7 @@ impl PeerVm {
         fs::write(share.join("plan.json"), j).context("writing plan.json")?;
         let port = vm::free_port()?;
         let mut spec = VmSpec::new("peer", &boot.kernel, &boot.initrd, &share);
+        spec.append = append.to_string();
         spec.net.extend([
             "-netdev".into(),
             format!("socket,id=n1,listen=127.0.0.1:{port}"),

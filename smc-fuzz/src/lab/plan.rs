@@ -136,6 +136,9 @@ pub enum AgentCmd {
     Accepted,
     /// Only the new kernel log lines.
     Kmsg,
+    /// smc_diag of every AF_SMC socket that is not listening (the kernel fuzzer's stuck-socket
+    /// check).
+    Diag,
     /// End the agent step.
     Stop,
 }

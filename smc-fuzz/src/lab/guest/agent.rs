@@ -288,10 +288,25 @@ pub fn run(spec: &AgentSpec, vm: &str, conns: &mut Vec<ConnDiag>) -> Result<Stri
                     ..AgentResult::default()
                 }
             }
+            AgentCmd::Diag => {
+                let d: Vec<ConnDiag> = smc_diag_dump(vm)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.state != SMC_STATE_LISTEN)
+                    .map(|r| r.with_role(&ports))
+                    .collect();
+                AgentResult {
+                    summary: format!("{} sockets", d.len()),
+                    diag: d,
+                    ..AgentResult::default()
+                }
+            }
             AgentCmd::Kmsg | AgentCmd::Stop => AgentResult::default(),
         };
         res.kmsg = kmsg.drain();
-        conns.extend(res.diag.iter().cloned());
+        if cmd != AgentCmd::Diag {
+            conns.extend(res.diag.iter().cloned());
+        }
         let json =
             serde_json::to_string(&res).map_err(|e| LabError::msg(format!("agent result: {e}")))?;
         let tmp = format!("{SHARE}/res-{n}.tmp");
