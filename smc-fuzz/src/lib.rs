@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod gencap;
+pub mod kfuzz;
 pub mod lab;
 pub mod net;
 pub mod peer;
