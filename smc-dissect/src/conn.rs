@@ -748,7 +748,7 @@ impl Tracker {
                         c.new_smcr = false;
                         if let (Some(a), Some(cf)) = (&c.accept, &c.confirm) {
                             if let (Some(s), Some(cl)) = (a.smcr_body(), cf.smcr_body()) {
-                                roce.register(c.conn_ref(), s, cl);
+                                roce.register(c.conn_ref(), a.first_contact, s, cl);
                             }
                         }
                     }

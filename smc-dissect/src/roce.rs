@@ -35,16 +35,24 @@ pub struct QpEnd {
 /// A link group as the capture showed it.
 #[derive(Clone, Debug, Serialize)]
 pub struct LinkGroup {
-    /// Our number for it (in order of first contact).
+    /// Our number for it (in order of first appearance in the capture).
     pub id: u32,
-    /// The connection whose first contact created it.
-    pub first_conn: ConnRef,
-    /// The server's QP of the first link.
+    /// The connection whose first contact created it; `None` for a reused link group whose
+    /// first contact is not in the capture.
+    pub first_conn: Option<ConnRef>,
+    /// The server's QP of the first link seen.
     pub server: QpEnd,
-    /// The client's QP of the first link.
+    /// The client's QP of the first link seen.
     pub client: QpEnd,
-    /// Connections seen reusing it (including the first).
+    /// Connections seen using it (including the first).
     pub connections: u32,
+}
+
+impl LinkGroup {
+    /// True when the capture holds the first contact that created the link group.
+    pub fn first_contact_seen(&self) -> bool {
+        self.first_conn.is_some()
+    }
 }
 
 /// A decoded RoCE packet, tied to what the CLC exchange told us.
@@ -91,8 +99,15 @@ pub struct RoceTracker {
 }
 
 impl RoceTracker {
-    /// Records an SMC-R Accept (server) and Confirm (client) of one connection.
-    pub fn register(&mut self, conn: ConnRef, server: &SmcrBody, client: &SmcrBody) {
+    /// Records an SMC-R Accept (server) and Confirm (client) of one connection; `first_contact`
+    /// is the Accept's first-contact bit (byte 7 bit 3, §2.2).
+    pub fn register(
+        &mut self,
+        conn: ConnRef,
+        first_contact: bool,
+        server: &SmcrBody,
+        client: &SmcrBody,
+    ) {
         let s = QpEnd {
             gid: server.gid,
             qpn: server.qpn,
@@ -101,37 +116,29 @@ impl RoceTracker {
             gid: client.gid,
             qpn: client.qpn,
         };
-        // a connection reusing a link group names the same server QP as its first contact did
-        let known = self
-            .by_qp
-            .get(&s)
-            .map(|(id, _)| *id)
-            .filter(|id| self.group(*id).is_some());
-        let group = match known {
-            Some(id) => {
-                if let Some(g) = self.groups.iter_mut().find(|g| g.id == id) {
-                    g.connections += 1;
+        let group = if first_contact {
+            // first contact (§2.2 bit 0x08) always creates a link group (smc_conn_create);
+            // RDMA devices recycle QP numbers once a link group is freed, so a QP seen before
+            // now belongs to this one
+            self.new_group(Some(conn), s, c)
+        } else {
+            // reuse: the Accept names the server QP of a link of the reused group (the client's
+            // smcr_lgr_match compares it with the link's peer QP number)
+            let known = self
+                .by_qp
+                .get(&s)
+                .map(|(id, _)| *id)
+                .filter(|id| self.group(*id).is_some());
+            match known {
+                Some(id) => {
+                    if let Some(g) = self.groups.iter_mut().find(|g| g.id == id) {
+                        g.connections += 1;
+                    }
+                    id
                 }
-                id
-            }
-            None => {
-                if self.groups.len() >= MAX_GROUPS {
-                    let old = self.groups.remove(0);
-                    self.by_qp.retain(|_, (id, _)| *id != old.id);
-                    self.tokens.retain(|(id, _, _), _| *id != old.id);
-                }
-                self.next_id += 1;
-                let id = self.next_id;
-                self.groups.push(LinkGroup {
-                    id,
-                    first_conn: conn,
-                    server: s,
-                    client: c,
-                    connections: 1,
-                });
-                self.by_qp.insert(s, (id, Role::Server));
-                self.by_qp.insert(c, (id, Role::Client));
-                id
+                // its first contact (or the ADD LINK of this link) was not captured: a group
+                // marked as such, not one this connection created
+                None => self.new_group(None, s, c),
             }
         };
         if self.tokens.len() >= MAX_TOKENS {
@@ -142,6 +149,27 @@ impl RoceTracker {
             .insert((group, Role::Server, server.rmbe_alert_token), conn);
         self.tokens
             .insert((group, Role::Client, client.rmbe_alert_token), conn);
+    }
+
+    /// Starts a link group whose link joins `s` and `c`; both QPs now belong to it.
+    fn new_group(&mut self, first_conn: Option<ConnRef>, s: QpEnd, c: QpEnd) -> u32 {
+        if self.groups.len() >= MAX_GROUPS {
+            let old = self.groups.remove(0);
+            self.by_qp.retain(|_, (id, _)| *id != old.id);
+            self.tokens.retain(|(id, _, _), _| *id != old.id);
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.groups.push(LinkGroup {
+            id,
+            first_conn,
+            server: s,
+            client: c,
+            connections: 1,
+        });
+        self.by_qp.insert(s, (id, Role::Server));
+        self.by_qp.insert(c, (id, Role::Client));
+        id
     }
 
     fn group(&self, id: u32) -> Option<&LinkGroup> {

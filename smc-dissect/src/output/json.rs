@@ -236,6 +236,9 @@ impl<W: Write> Sink for JsonSink<W> {
                     psn: u32,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     link_group: Option<u32>,
+                    /// A reused link group whose first contact is not in the capture.
+                    #[serde(skip_serializing_if = "std::ops::Not::not")]
+                    link_group_unseen: bool,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     to: Option<Role>,
                     #[serde(skip_serializing_if = "Option::is_none")]
@@ -257,6 +260,7 @@ impl<W: Write> Sink for JsonSink<W> {
                     dest_qp: roce.dest_qp,
                     psn: roce.psn,
                     link_group: roce.link_group.map(|g| g.id),
+                    link_group_unseen: roce.link_group.is_some_and(|g| !g.first_contact_seen()),
                     to: roce.to.or(roce.conn.map(|(_, r)| r)),
                     conn,
                     llc: None,

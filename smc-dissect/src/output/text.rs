@@ -353,7 +353,14 @@ pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
     use smc_wire::llc::LlcRepr;
     let mut s = format!("RoCEv{} QP {:#x} PSN {:#x}", r.version, r.dest_qp, r.psn);
     if let (Some(g), Some(to)) = (r.link_group, r.to) {
-        s.push_str(&format!(" [link group {} → {to}]", g.id));
+        if g.first_contact_seen() {
+            s.push_str(&format!(" [link group {} → {to}]", g.id));
+        } else {
+            s.push_str(&format!(
+                " [link group {} → {to}: reused link group not seen in the capture]",
+                g.id
+            ));
+        }
     }
     match r.body {
         RoceBody::Llc(d) => {

@@ -1,0 +1,169 @@
+//! RoCE correlation and carriage on frames of a real capture, re-sequenced: the Debian 6.12 SMC-R
+//! lab capture `captures/lab/deb-6.12.117+deb12-amd64/deb-smcr.pcap` (three connections over one
+//! link group: #0 first contact in frames 27–37, #1 reuse in 45–63, #2 reuse from 64; LLC and
+//! CDC over RoCEv2). Frames are copied byte for byte; only where a test says so are TCP ports,
+//! BTH fields or lengths rewritten. Review 1: M7 (first contact vs reuse).
+
+use std::io;
+
+use serde_json::Value;
+use smc_dissect::output::{JsonSink, Output, TextSink};
+use smc_dissect::source::PcapSource;
+use smc_dissect::Config;
+
+const DEB_SMCR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../captures/lab/deb-6.12.117+deb12-amd64/deb-smcr.pcap"
+);
+
+/// Every frame of the capture (classic little-endian pcap); index = frame number − 1.
+fn frames() -> Vec<Vec<u8>> {
+    let b = std::fs::read(DEB_SMCR).unwrap();
+    assert_eq!(&b[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= b.len() {
+        let caplen = u32_at(at + 8);
+        out.push(b[at + 16..at + 16 + caplen].to_vec());
+        at += 16 + caplen;
+    }
+    out
+}
+
+/// Ethernet 14 + IPv4 20: where TCP or UDP starts in these frames.
+const L4: usize = 34;
+
+/// IPv4 (Ethertype 0x0800) carrying TCP (protocol 6).
+fn is_tcp(f: &[u8]) -> bool {
+    f.len() > L4 && f[12..14] == [0x08, 0x00] && f[23] == 6
+}
+
+/// A TCP frame of connection #0 (client port 47346) moved to another client port; other frames
+/// unchanged.
+fn client_port(frame: &[u8], port: u16) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    if !is_tcp(&f) {
+        return f;
+    }
+    let at = if f[L4..L4 + 2] == 47346u16.to_be_bytes() {
+        L4
+    } else {
+        L4 + 2
+    };
+    assert_eq!(f[at..at + 2], 47346u16.to_be_bytes());
+    f[at..at + 2].copy_from_slice(&port.to_be_bytes());
+    f
+}
+
+/// A new classic pcap of the given frames, 1 ms apart.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(&65535u32.to_le_bytes());
+    p.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        p.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        p.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
+        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        p.extend_from_slice(f);
+    }
+    p
+}
+
+/// smcdump's JSON lines and text output for the frames.
+fn run(frames: &[Vec<u8>]) -> (Vec<Value>, String) {
+    let p = pcap(frames);
+    let mut src = PcapSource::from_reader("roce", Box::new(io::Cursor::new(p.clone()))).unwrap();
+    let mut sink = Output::Json(JsonSink::new(Vec::new()));
+    smc_dissect::run(&mut src, &Config::default(), &mut sink, |_, _| {}).unwrap();
+    let Output::Json(j) = sink else {
+        unreachable!()
+    };
+    let json = String::from_utf8(j.into_inner())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect();
+    let mut src = PcapSource::from_reader("roce", Box::new(io::Cursor::new(p))).unwrap();
+    let mut sink = Output::Text(TextSink::new(Vec::new()));
+    smc_dissect::run(&mut src, &Config::default(), &mut sink, |_, _| {}).unwrap();
+    let Output::Text(t) = sink else {
+        unreachable!()
+    };
+    (json, String::from_utf8(t.into_inner()).unwrap())
+}
+
+/// The JSON line of output frame `n` (1-based) with type `ty`.
+fn at<'a>(json: &'a [Value], ty: &str, n: usize) -> &'a Value {
+    json.iter()
+        .find(|v| v["type"] == ty && v["data"]["frame"] == n)
+        .unwrap_or_else(|| panic!("no {ty} at frame {n}: {json:#?}"))
+}
+
+fn text_line(text: &str, n: usize) -> &str {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(&n.to_string()))
+        .unwrap_or_else(|| panic!("no line for frame {n}:\n{text}"))
+}
+
+/// Frames 27–37: connection #0's handshake, SMC-Rv2 first contact, both QPs 0x11.
+fn first_contact(all: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    all[26..37].to_vec()
+}
+
+#[test]
+fn first_contact_with_recycled_qps_starts_a_new_link_group() {
+    // RDMA devices recycle QP numbers once a link group is freed: a later first contact may name
+    // the same QPs; it still creates a link group (§4.6), and the QPs now belong to it
+    let all = frames();
+    let cdc_to_server = &all[144]; // frame 145: CDC token 0x1 to the server's QP 0x11
+    let mut f = first_contact(&all);
+    f.push(cdc_to_server.clone()); // output frame 12
+    f.extend(first_contact(&all).iter().map(|x| client_port(x, 47400)));
+    f.push(cdc_to_server.clone()); // output frame 24
+    let (json, text) = run(&f);
+    let first = at(&json, "cdc", 12);
+    assert_eq!(first["data"]["link_group"], 1);
+    assert_eq!(first["data"]["conn"]["id"], 0);
+    let second = at(&json, "cdc", 24);
+    assert_eq!(second["data"]["link_group"], 2, "{second:#}");
+    assert_eq!(second["data"]["to"], "server");
+    assert_eq!(second["data"]["conn"]["id"], 1);
+    assert!(second["data"].get("link_group_unseen").is_none());
+    assert!(text_line(&text, 24).contains("[link group 2 → server] CDC #1 → server"));
+}
+
+#[test]
+fn reuse_of_a_link_group_not_in_the_capture_is_named_so() {
+    // connections #1 and #2 reuse the link group that #0 created; the capture starts after #0
+    let all = frames();
+    let conn1: Vec<_> = [45, 46, 49, 50, 51, 56, 57, 62, 63]
+        .iter()
+        .map(|n| all[n - 1].clone())
+        .collect();
+    let mut f = conn1;
+    f.push(all[282].clone()); // frame 283: CDC token 0x2 (#1) to the server; output frame 10
+    f.extend(all[63..79].iter().filter(|x| is_tcp(x)).cloned()); // #2's TCP frames 64–79
+    f.push(all[420].clone()); // frame 421: CDC token 0x3 (#2) to the server
+    let n = f.len();
+    let (json, text) = run(&f);
+    // no Accept in the capture had the first-contact bit
+    let verdicts: Vec<_> = json.iter().filter(|v| v["type"] == "verdict").collect();
+    assert_eq!(verdicts.len(), 2);
+    for v in &verdicts {
+        assert_eq!(v["data"]["verdict"], "smc");
+        assert_eq!(v["data"]["first_contact"], false, "{v:#}");
+    }
+    let c1 = at(&json, "cdc", 10);
+    assert_eq!(c1["data"]["link_group_unseen"], true);
+    assert_eq!(c1["data"]["conn"]["id"], 0);
+    assert!(text_line(&text, 10).contains(
+        "[link group 1 → server: reused link group not seen in the capture] CDC #0 → server"
+    ));
+    // the second reuse names the same server QP: the same (unseen) group, not another one
+    let c2 = at(&json, "cdc", n);
+    assert_eq!(c2["data"]["link_group"], 1);
+    assert_eq!(c2["data"]["link_group_unseen"], true);
+    assert_eq!(c2["data"]["conn"]["id"], 1);
+}
