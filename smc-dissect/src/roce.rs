@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use smc_wire::clc::{RoceGid, SmcrBody};
-use smc_wire::llc::LlcRepr;
+use smc_wire::llc::{LlcFlags, LlcRepr};
 use smc_wire::roce::{RoceContent, RocePacket, SendClass};
 use smc_wire::{CdcRepr, Decoded, Mode};
 
@@ -176,9 +176,15 @@ impl RoceTracker {
         self.groups.iter().find(|g| g.id == id)
     }
 
-    /// Learns the QP of a new link from an ADD LINK (its sender's GID and QP number).
+    /// Learns the QP of a new link from an ADD LINK (its sender's GID and QP number). A reject
+    /// response (flags 0x80|0x40) echoes the request's first 44 bytes, so its QP is the
+    /// requester's, not the sender's (`smc_llc_cli_add_link_reject`, §8.3): nothing to learn.
     fn learn_add_link(&mut self, group: u32, sender: Role, llc: &LlcRepr<'_>) {
         if let LlcRepr::AddLink(a) = llc {
+            let f = a.header.flags;
+            if f.is_response() && f.contains(LlcFlags::ADD_LNK_REJ) {
+                return;
+            }
             let end = QpEnd {
                 gid: a.sender_gid,
                 qpn: a.sender_qp_num,

@@ -2,7 +2,8 @@
 //! lab capture `captures/lab/deb-6.12.117+deb12-amd64/deb-smcr.pcap` (three connections over one
 //! link group: #0 first contact in frames 27–37, #1 reuse in 45–63, #2 reuse from 64; LLC and
 //! CDC over RoCEv2). Frames are copied byte for byte; only where a test says so are TCP ports,
-//! BTH fields or lengths rewritten. Review 1: M7 (first contact vs reuse).
+//! BTH fields or lengths rewritten. Review 1: M7 (first contact vs reuse), L4 (ADD LINK reject
+//! responses).
 
 use std::io;
 
@@ -33,6 +34,8 @@ fn frames() -> Vec<Vec<u8>> {
 
 /// Ethernet 14 + IPv4 20: where TCP or UDP starts in these frames.
 const L4: usize = 34;
+/// UDP 8 bytes: where the BTH starts in a RoCEv2 frame (§8.4).
+const BTH: usize = L4 + 8;
 
 /// IPv4 (Ethertype 0x0800) carrying TCP (protocol 6).
 fn is_tcp(f: &[u8]) -> bool {
@@ -53,6 +56,13 @@ fn client_port(frame: &[u8], port: u16) -> Vec<u8> {
     };
     assert_eq!(f[at..at + 2], 47346u16.to_be_bytes());
     f[at..at + 2].copy_from_slice(&port.to_be_bytes());
+    f
+}
+
+/// A RoCEv2 frame with another BTH destination QP (§8.4 DestQP, BE24 at BTH bytes 5–7).
+fn dest_qp(frame: &[u8], qp: u32) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f[BTH + 5..BTH + 8].copy_from_slice(&qp.to_be_bytes()[1..]);
     f
 }
 
@@ -166,4 +176,40 @@ fn reuse_of_a_link_group_not_in_the_capture_is_named_so() {
     assert_eq!(c2["data"]["link_group"], 1);
     assert_eq!(c2["data"]["link_group_unseen"], true);
     assert_eq!(c2["data"]["conn"]["id"], 1);
+}
+
+#[test]
+fn add_link_reject_echoes_the_request_and_teaches_no_qp() {
+    // smc_llc_cli_add_link_reject echoes the request's first 44 bytes (§8.3): in frame 47 the
+    // client sends the server's MAC, GID and new QP 0x12 back
+    let all = frames();
+    let reject = &all[46];
+    assert_eq!(&reject[BTH + 12..BTH + 16], &[0x22, 0x2c, 0x00, 0xc0]);
+    // a later packet to the server's GID and QP 0x12: frame 41 (client → server) redirected
+    let to_qp12 = dest_qp(&all[40], 0x12);
+
+    // the request not captured: the reject alone must not make QP 0x12 the client's
+    let mut f = first_contact(&all);
+    f.push(reject.clone()); // output frame 12
+    f.push(to_qp12.clone()); // output frame 13
+    let (json, text) = run(&f);
+    assert_eq!(
+        text_line(&text, 12).split("] ").nth(1).unwrap(),
+        "LLC ADD_LINK_V2 response: rejected; fields echoed from the request: link 2, requester \
+         QPN 0x12, GID ::ffff:192.168.50.1 [length in LE order]"
+    );
+    let unknown = at(&json, "llc", 13);
+    assert_eq!(unknown["data"]["dest_qp"], 0x12);
+    assert!(unknown["data"].get("link_group").is_none(), "{unknown:#}");
+    assert!(unknown["data"].get("to").is_none(), "{unknown:#}");
+
+    // with the request (frame 43, server → client) the QP is the server's, and stays so
+    let mut f = first_contact(&all);
+    f.push(all[42].clone());
+    f.push(reject.clone());
+    f.push(to_qp12);
+    let (json, _) = run(&f);
+    let known = at(&json, "llc", 14);
+    assert_eq!(known["data"]["link_group"], 1);
+    assert_eq!(known["data"]["to"], "server");
 }

@@ -350,7 +350,7 @@ pub fn notice_line(n: &crate::event::Notice) -> String {
 /// One line for an LLC or CDC message over RoCE.
 pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
     use crate::roce::RoceBody;
-    use smc_wire::llc::LlcRepr;
+    use smc_wire::llc::{LlcFlags, LlcLength, LlcRepr};
     let mut s = format!("RoCEv{} QP {:#x} PSN {:#x}", r.version, r.dest_qp, r.psn);
     if let (Some(g), Some(to)) = (r.link_group, r.to) {
         if g.first_contact_seen() {
@@ -376,17 +376,26 @@ pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
                     ": link {}, sender QPN {:#x}, GID {}, max_links {}, max_conns {}",
                     c.link_num, c.sender_qp_num, c.sender_gid, c.max_links, c.max_conns
                 )),
-                LlcRepr::AddLink(a) => {
+                LlcRepr::AddLink(a) if resp && a.header.flags.contains(LlcFlags::ADD_LNK_REJ) => {
+                    // smc_llc_cli_add_link_reject echoes the request's first 44 bytes (§8.3)
+                    s.push_str(": rejected");
+                    if let LlcLength::V1 {
+                        add_link_rej_rsn: n @ 1..,
+                        ..
+                    } = a.header.length
+                    {
+                        // §8.3: reason 1 = no alternate path (v2 overlays it with the length)
+                        s.push_str(&format!(" (reason {n})"));
+                    }
                     s.push_str(&format!(
-                        ": link {}, sender QPN {:#x}, GID {}",
+                        "; fields echoed from the request: link {}, requester QPN {:#x}, GID {}",
                         a.link_num, a.sender_qp_num, a.sender_gid
                     ));
-                    if let Some(h) = l.header() {
-                        if h.flags.0 & 0x40 != 0 {
-                            s.push_str(" (rejected)");
-                        }
-                    }
                 }
+                LlcRepr::AddLink(a) => s.push_str(&format!(
+                    ": link {}, sender QPN {:#x}, GID {}",
+                    a.link_num, a.sender_qp_num, a.sender_gid
+                )),
                 LlcRepr::DeleteLink(dl) => {
                     s.push_str(&format!(": link {}, reason {}", dl.link_num, dl.reason))
                 }
