@@ -97,6 +97,18 @@ pub enum Notice {
         #[serde(serialize_with = "ser_conn_id")]
         conn: ConnId,
     },
+    /// A RoCE SEND First/Middle/Last: one packet of a v2 LLC message longer than the path MTU
+    /// (§8.4). Counted, not reassembled.
+    LlcMultiPacket {
+        /// The BTH opcode (SEND First, Middle, Last or Last with immediate/invalidate).
+        opcode: smc_wire::BthOpcode,
+        /// The BTH destination QP.
+        dest_qp: u32,
+        /// The BTH PSN.
+        psn: u32,
+        /// Payload bytes in this packet.
+        bytes: usize,
+    },
     /// Reassembly gave up on a hole in a direction of a connection.
     ReassemblyGap {
         /// The connection.

@@ -118,12 +118,8 @@ pub fn run<S: Source + ?Sized, K: Sink>(
                             src: std::net::SocketAddr::new(ip.src, src_port),
                             dst: std::net::SocketAddr::new(ip.dst, smc_wire::roce::ROCEV2_UDP_PORT),
                         };
-                        tracker.on_roce(
-                            &meta,
-                            Some(ip.dst),
-                            smc_wire::roce::RocePacket::parse_v2(payload),
-                            sink,
-                        )?;
+                        let pkt = smc_wire::roce::RocePacket::parse_v2(payload);
+                        on_roce(&mut tracker, &meta, Some(ip.dst), pkt, sink)?;
                     }
                     _ => {}
                 }
@@ -147,7 +143,7 @@ pub fn run<S: Source + ?Sized, K: Sink>(
                     src,
                     dst,
                 };
-                tracker.on_roce(&meta, None, pkt, sink)?;
+                on_roce(&mut tracker, &meta, None, pkt, sink)?;
             }
             Decapped::Truncated { layer, need, have } => {
                 st.truncated_frames += 1;
@@ -203,6 +199,25 @@ pub fn run<S: Source + ?Sized, K: Sink>(
     let stats = tracker.stats.clone();
     sink.finish(&stats)?;
     Ok(stats)
+}
+
+/// One RoCE packet: a SEND First/Middle/Last is counted and noticed (it is not reassembled,
+/// §8.4), then the tracker decodes what it can.
+fn on_roce<K: Sink>(
+    tracker: &mut conn::Tracker,
+    meta: &PacketMeta,
+    dst: Option<std::net::IpAddr>,
+    pkt: Result<smc_wire::roce::RocePacket<'_>, smc_wire::Error>,
+    sink: &mut K,
+) -> io::Result<()> {
+    if let Some(n) = pkt.as_ref().ok().and_then(roce::multi_packet_notice) {
+        tracker.stats.llc_multi_packet += 1;
+        sink.event(&Event::Notice {
+            meta: Some(meta),
+            notice: &n,
+        })?;
+    }
+    tracker.on_roce(meta, dst, pkt, sink)
 }
 
 fn unspecified() -> std::net::SocketAddr {

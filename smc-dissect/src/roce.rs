@@ -15,7 +15,7 @@ use smc_wire::llc::{LlcFlags, LlcRepr};
 use smc_wire::roce::{RoceContent, RocePacket, SendClass};
 use smc_wire::{CdcRepr, Decoded, Mode};
 
-use crate::event::ConnRef;
+use crate::event::{ConnRef, Notice};
 use crate::verdict::Role;
 
 /// Most link groups remembered.
@@ -85,6 +85,23 @@ pub enum RoceBody<'a> {
     Dropped(SendClass),
     /// A SEND whose payload did not decode.
     Undecodable(smc_wire::Error),
+}
+
+/// The notice for a SEND First/Middle/Last (§8.4: a v2 LLC longer than the path MTU travels in
+/// several packets). smcdump does not reassemble them, and [`RoceTracker::on_packet`] passes
+/// them over; the caller counts and reports each one.
+pub fn multi_packet_notice(pkt: &RocePacket<'_>) -> Option<Notice> {
+    match pkt.content() {
+        RoceContent::SendFirst { payload } | RoceContent::SendMore { payload, .. } => {
+            Some(Notice::LlcMultiPacket {
+                opcode: pkt.bth.opcode,
+                dest_qp: pkt.bth.dest_qp,
+                psn: pkt.bth.psn,
+                bytes: payload.len(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Link groups and tokens learned from CLC, looked up by RoCE packets.

@@ -3,7 +3,7 @@
 //! link group: #0 first contact in frames 27–37, #1 reuse in 45–63, #2 reuse from 64; LLC and
 //! CDC over RoCEv2). Frames are copied byte for byte; only where a test says so are TCP ports,
 //! BTH fields or lengths rewritten. Review 1: M7 (first contact vs reuse), L4 (ADD LINK reject
-//! responses).
+//! responses), L5 (multi-packet SENDs).
 
 use std::io;
 
@@ -63,6 +63,21 @@ fn client_port(frame: &[u8], port: u16) -> Vec<u8> {
 fn dest_qp(frame: &[u8], qp: u32) -> Vec<u8> {
     let mut f = frame.to_vec();
     f[BTH + 5..BTH + 8].copy_from_slice(&qp.to_be_bytes()[1..]);
+    f
+}
+
+/// A RoCEv2 frame carrying `payload` with BTH opcode `op` and PSN `psn`, headers and ICRC
+/// taken from `frame`, IPv4 and UDP lengths fixed.
+fn resend(frame: &[u8], op: u8, psn: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = frame[..BTH + 12].to_vec();
+    f[BTH] = op;
+    f[BTH + 9..BTH + 12].copy_from_slice(&psn.to_be_bytes()[1..]);
+    f.extend_from_slice(payload);
+    f.extend_from_slice(&frame[frame.len() - 4..]);
+    let ip_len = (f.len() - 14) as u16;
+    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    let udp_len = (f.len() - L4) as u16;
+    f[L4 + 4..L4 + 6].copy_from_slice(&udp_len.to_be_bytes());
     f
 }
 
@@ -212,4 +227,43 @@ fn add_link_reject_echoes_the_request_and_teaches_no_qp() {
     let known = at(&json, "llc", 14);
     assert_eq!(known["data"]["link_group"], 1);
     assert_eq!(known["data"]["to"], "server");
+}
+
+#[test]
+fn multi_packet_sends_are_counted_and_noticed() {
+    // frame 43 is an 88-byte ADD LINK v2 in one SEND Only; sent as SEND First + SEND Last
+    // (opcodes 0x00/0x02, §8.4), as over a path MTU below 88
+    let all = frames();
+    let add_link = &all[42];
+    assert_eq!(add_link[BTH], 0x04);
+    let payload = &add_link[BTH + 12..add_link.len() - 4];
+    assert_eq!((payload.len(), payload[0]), (88, 0x22));
+    let mut f = first_contact(&all);
+    f.push(resend(add_link, 0x00, 0x43dc9e, &payload[..44])); // output frame 12
+    f.push(resend(add_link, 0x02, 0x43dc9f, &payload[44..])); // output frame 13
+    let (json, text) = run(&f);
+    for (n, op, psn) in [
+        (12, "RC_SEND_FIRST", 0x43dc9e),
+        (13, "RC_SEND_LAST", 0x43dc9f),
+    ] {
+        let d = &at(&json, "notice", n)["data"];
+        assert_eq!(d["notice"], "llc-multi-packet");
+        assert_eq!(d["opcode"], op);
+        assert_eq!(d["dest_qp"], 0x11);
+        assert_eq!(d["psn"], psn);
+        assert_eq!(d["bytes"], 44);
+        assert!(
+            !json
+                .iter()
+                .any(|v| v["data"]["frame"] == n && v["type"] != "notice"),
+            "frame {n} decoded as something else"
+        );
+    }
+    assert!(text_line(&text, 12).ends_with(
+        "notice: RoCE RC_SEND_FIRST to QP 0x11 (PSN 0x43dc9e, 44 bytes): part of a v2 LLC \
+         message longer than the path MTU; not reassembled, not decoded"
+    ));
+    let stats = &json.last().unwrap()["data"];
+    assert_eq!(stats["llc_multi_packet"], 2);
+    assert_eq!(stats["llc_messages"], 0);
 }

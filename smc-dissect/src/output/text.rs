@@ -340,6 +340,15 @@ pub fn notice_line(n: &crate::event::Notice) -> String {
             kind,
         } => format!("input {input}: skipped {kind} block at byte {offset}"),
         Evicted { conn } => format!("#{} evicted from the flow table", conn.0),
+        LlcMultiPacket {
+            opcode,
+            dest_qp,
+            psn,
+            bytes,
+        } => format!(
+            "RoCE {opcode} to QP {dest_qp:#x} (PSN {psn:#x}, {bytes} bytes): part of a v2 LLC \
+             message longer than the path MTU; not reassembled, not decoded"
+        ),
         ReassemblyGap { conn, role, bytes } => format!(
             "#{}: {bytes} bytes from the {role} missing; skipped",
             conn.0
