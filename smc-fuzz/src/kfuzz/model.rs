@@ -497,10 +497,13 @@ fn confirm_stage(stream: &[u8], accept: &[u8], prop: Option<&[u8]>, k: &Kernel) 
                 // (smc_lgr_terminate_sched), so smc_conn_free leaves the connection registered;
                 // for a first-contact Accept smc_conn_abort → smc_lgr_cleanup_early →
                 // __smc_lgr_terminate then lock_sock()s this very socket
-                if c.u8(field::BITS) & field::FIRST_CONTACT != 0
-                    && a.u8(field::BITS) & field::FIRST_CONTACT != 0
-                {
-                    return Answer::Crash(super::oracle::KNOWN_SYNCERR_DEADLOCK.into());
+                if c.u8(field::BITS) & field::FIRST_CONTACT != 0 {
+                    if a.u8(field::BITS) & field::FIRST_CONTACT != 0 {
+                        return Answer::Crash(super::oracle::KNOWN_SYNCERR_DEADLOCK.into());
+                    }
+                    // a reused link group: its termination work kills every connection in
+                    // it, this one included (still registered, see above)
+                    return Answer::Drops;
                 }
                 return Answer::Fallback;
             }

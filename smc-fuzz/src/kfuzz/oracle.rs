@@ -190,11 +190,26 @@ fn culprit(lines: &[String]) -> Option<String> {
         let s = s.trim_start_matches('?').trim();
         s.split(['+', ' ']).next().unwrap_or("").to_string()
     };
+    // the first SMC frame of the call trace
+    let smc_frame = || {
+        lines
+            .iter()
+            .map(|l| untimed(l).trim().trim_start_matches("? ").to_string())
+            .find(|l| (l.starts_with("smc") || l.starts_with("__smc")) && l.contains("+0x"))
+            .map(|l| func(&l))
+    };
     for l in lines {
         let u = untimed(l);
         if let Some(i) = u.find("RIP: 0010:") {
             let f = func(&u[i + 10..]);
             if !f.is_empty() {
+                // a fault in generic code (locking, list helpers): say which SMC function
+                // called it
+                if !f.contains("smc") {
+                    if let Some(s) = smc_frame() {
+                        return Some(format!("{f} < {s}"));
+                    }
+                }
                 return Some(f);
             }
         }
@@ -266,6 +281,25 @@ pub fn scan(lines: &[String]) -> Vec<Report> {
         });
         i = j;
     }
+    // "Kernel panic - not syncing: Fatal exception" is the end of the report before it
+    if out.len() > 1 {
+        if let Some(first) = out.iter().position(|r| {
+            matches!(r.kind, Kind::Crash | Kind::Kasan) && !r.signature.starts_with("Kernel panic")
+        }) {
+            let panics: Vec<Report> = out
+                .iter()
+                .filter(|r| r.signature.starts_with("Kernel panic"))
+                .cloned()
+                .collect();
+            out.retain(|r| !r.signature.starts_with("Kernel panic"));
+            let idx = first.min(out.len().saturating_sub(1));
+            if let Some(f) = out.get_mut(idx) {
+                for p in panics {
+                    f.lines.extend(p.lines);
+                }
+            }
+        }
+    }
     out
 }
 
@@ -315,7 +349,10 @@ pub fn known_for(report: &Report, predicted: Option<&Prediction>) -> Option<&'st
     });
     KNOWN.iter().find(|k| {
         k.kinds.contains(&report.kind)
-            && k.functions.iter().any(|f| report.signature.contains(f))
+            && k.functions.iter().any(|f| {
+                report.signature.contains(f)
+                    || report.lines.iter().any(|l| l.contains(&format!(" {f}+0x")))
+            })
             && crash_predicted.is_none_or(|id| id == k.id)
     })
 }
@@ -411,6 +448,37 @@ mod test {
             r[0].signature
         );
         assert!(known_for(&r[0], None).is_some());
+    }
+
+    #[test]
+    fn fault_in_locking_code_names_the_smc_caller_and_absorbs_the_panic() {
+        let l = lines(
+            "[ 9.5] Oops: general protection fault, probably for non-canonical address 0xdffffc0000000019: 0000 [#1] KASAN
+[ 9.5] KASAN: null-ptr-deref in range [0x00000000000000c8-0x00000000000000cf]
+[ 9.5] RIP: 0010:__lock_acquire+0xcd/0x24a6
+[ 9.5] Call Trace:
+[ 9.5]  ? __smc_connect+0x2160/0x261f
+[ 9.5]  _raw_spin_lock_bh+0x2f/0x39
+[ 9.5]  smc_conn_create+0x1c8/0x1e95
+[ 9.5] ---[ end trace 0000000000000000 ]---
+[ 9.5] Kernel panic - not syncing: Fatal exception in interrupt",
+        );
+        let r = scan(&l);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].signature.ends_with("| __lock_acquire < __smc_connect"),
+            "{}",
+            r[0].signature
+        );
+        assert!(r[0].lines.iter().any(|x| x.contains("Kernel panic")));
+        let p = Prediction {
+            first: Answer::Crash(KNOWN_SMCD_V3.into()),
+            second: None,
+        };
+        assert_eq!(
+            known_for(&r[0], Some(&p)).map(|k| k.id),
+            Some(KNOWN_SMCD_V3)
+        );
     }
 
     #[test]
