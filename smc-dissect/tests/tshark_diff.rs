@@ -461,6 +461,21 @@ enum Known {
     /// An SMC-D first-contact Accept/Confirm of release 0 carries the 36-byte extension (114
     /// bytes, §4.3, `smc_clc_fill_fce_v2x`); tshark 4.0 expects more and reports it malformed.
     SmcdFceRelease0Malformed,
+    /// An Accept/Confirm whose `typev1` is neither R nor D (the kernel rejects it:
+    /// `smc_clc_msg_acc_conf_valid`, §9.2; the reference peer's `srv-accept-type-n` case): tshark
+    /// reads every type but D with the SMC-R layout and runs past the end of an SMC-D message;
+    /// smcdump reads the layout its eyecatcher names and reports the failed check.
+    InvalidTypeMalformed,
+    /// A Proposal listing more than 8 SMC-Dv2 devices (the kernel rejects it:
+    /// `smc_clc_msg_prop_valid`, `ism_gid_cnt` > 8, §9.2; the reference peer's `d-9-entries`):
+    /// tshark shows every entry, smc-wire decodes the first 8 and reports `CountOverMax`.
+    EntriesBeyondKernelCap,
+}
+
+/// A device-list field past the eighth entry of a Proposal whose count exceeds the kernel's cap.
+fn beyond_kernel_cap(m: &ClcRepr, field: &str) -> bool {
+    matches!(field, "smc.proposal.ism.gid" | "smc.proposal.smc.chid")
+        && matches!(m, ClcRepr::Proposal(p) if p.v2_ext.is_some_and(|x| usize::from(x.ism_gid_cnt) > 8))
 }
 
 /// The byte ranges tshark calls reserved although they carry fields, per message.
@@ -546,7 +561,8 @@ fn fields_agree_with_tshark() {
             let Some(m) = &mine[i].2 else { continue };
             if b.malformed {
                 // the only messages tshark 4.0 calls malformed: legacy v1 Proposals whose prefix
-                // area is at byte 40 (iparea_offset 0, #1), and SMC-D release-0 first contacts
+                // area is at byte 40 (iparea_offset 0, #1), SMC-D release-0 first contacts, and
+                // Accepts/Confirms of an invalid type
                 match m {
                     ClcRepr::Proposal(p) if p.version == 1 && p.iparea_offset == 0 => {
                         *known.entry(Known::LegacyProposalMalformed).or_default() += 1;
@@ -556,6 +572,11 @@ fn fields_agree_with_tshark() {
                             && a.fce.is_some_and(|f| f.release == 0 && f.v2x.is_none()) =>
                     {
                         *known.entry(Known::SmcdFceRelease0Malformed).or_default() += 1;
+                    }
+                    ClcRepr::AcceptConfirm(a)
+                        if !matches!(a.smc_type, smc_wire::SmcType::R | smc_wire::SmcType::D) =>
+                    {
+                        *known.entry(Known::InvalidTypeMalformed).or_default() += 1;
                     }
                     _ => failures.push(format!(
                         "{here}: tshark reports malformed a message smcdump decodes: {m:?}"
@@ -598,8 +619,11 @@ fn fields_agree_with_tshark() {
                             ));
                         }
                     }
+                    None if beyond_kernel_cap(m, &f.name) => {
+                        *known.entry(Known::EntriesBeyondKernelCap).or_default() += 1;
+                    }
                     None => {
-                        unmapped.insert(f.name.clone());
+                        unmapped.insert(format!("{} at {} ({here})", f.name, f.rel));
                     }
                 }
             }
