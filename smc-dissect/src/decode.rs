@@ -53,24 +53,15 @@ pub fn read_hex_arg(arg: &str) -> Result<String, DecodeError> {
     }
 }
 
-/// Parses hex leniently: whitespace, `:`, `-`, `0x` prefixes and `xxd`/`hexdump`-style offset
-/// columns ("0000:" or "0000  ") are ignored.
+/// Parses hex leniently: whitespace, `:`, `-`, `,` and `0x` prefixes are ignored, and so are
+/// the offset column and the trailing ASCII column of a hex dump — `xxd`, `hexdump -C`, and the
+/// kernel's `print_hex_dump` (with or without a log prefix before its offset). An ASCII column
+/// made only of hex digits cannot be told from data unless the line has an offset column.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
     let mut digits = String::new();
     for line in text.lines() {
-        let mut l = line.trim();
-        // an offset column: a hex number followed by ':' or two spaces
-        if let Some((head, rest)) = l
-            .split_once(':')
-            .filter(|(h, _)| h.len() >= 4 && h.chars().all(|c| c.is_ascii_hexdigit()))
-        {
-            let _ = head;
-            l = rest;
-        } else if let Some((head, rest)) = l.split_once("  ") {
-            if head.len() == 4 && head.chars().all(|c| c.is_ascii_hexdigit()) {
-                l = rest;
-            }
-        }
+        let (l, had_offset) = strip_offset(line.trim(), digits.len() / 2);
+        let l = strip_ascii(l, had_offset);
         let l = l.replace("0x", "").replace("0X", "");
         for c in l.chars() {
             if c.is_ascii_hexdigit() {
@@ -94,6 +85,71 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
                 .map_err(|e| DecodeError::BadHex(e.to_string()))
         })
         .collect()
+}
+
+fn all_hex(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Removes a dump's offset column; says whether there was one. An offset is at least 4 hex
+/// digits followed by `:` (`xxd`; `print_hex_dump`'s `%.8x: `, after any log prefix), or
+/// followed by two spaces (`hexdump -C`) when it is 4 digits long or equals `count`, the
+/// bytes read so far; `hexdump -C` ends with a line holding only the total, 8 digits.
+fn strip_offset(l: &str, count: usize) -> (&str, bool) {
+    let mut from = 0;
+    while let Some(i) = l[from..].find(':').map(|i| from + i) {
+        let token = l[..i].rsplit(char::is_whitespace).next().unwrap_or("");
+        if token.len() >= 4 && all_hex(token) {
+            return (&l[i + 1..], true);
+        }
+        from = i + 1;
+    }
+    let end = l.find(char::is_whitespace).unwrap_or(l.len());
+    let head = &l[..end];
+    let is_count = all_hex(head) && usize::from_str_radix(head, 16).ok() == Some(count);
+    if end == l.len() && head.len() == 8 && is_count {
+        return ("", true);
+    }
+    if l[end..].starts_with("  ") && all_hex(head) && (head.len() == 4 || is_count) {
+        return (&l[end..], true);
+    }
+    (l, false)
+}
+
+/// Removes a dump's ASCII column: between `|` (`hexdump -C`), or after a run of two or more
+/// spaces (`xxd`, `print_hex_dump`). It has one character per byte of the line, so it is never
+/// longer than the bytes before it; without an offset column it must also hold a character that
+/// is not a hex digit, so that data written with double spaces is kept.
+fn strip_ascii(l: &str, had_offset: bool) -> &str {
+    let l = l.trim_end();
+    if let (Some(i), true) = (l.find('|'), l.ends_with('|')) {
+        return &l[..i];
+    }
+    let b = l.as_bytes();
+    let mut hex_digits = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b' ' {
+            hex_digits += usize::from(b[i].is_ascii_hexdigit());
+            i += 1;
+            continue;
+        }
+        let run_end = b[i..]
+            .iter()
+            .position(|&c| c != b' ')
+            .map_or(b.len(), |n| i + n);
+        if run_end - i >= 2 && run_end < b.len() {
+            let rest = &l[run_end..];
+            let only_hex = rest
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c.is_whitespace());
+            if rest.chars().count() <= hex_digits / 2 && (had_offset || !only_hex) {
+                return &l[..i];
+            }
+        }
+        i = run_end;
+    }
+    l
 }
 
 /// Decodes one message: a field tree (or JSON) with the kernel checks' verdict.
@@ -216,4 +272,96 @@ fn decode_roce_payload(bytes: &[u8], json: bool) -> DecodeOutput {
         Err(e) => s.push_str(&format!("kernel receive checks: FAIL — {e}\n")),
     }
     DecodeOutput { text: s, malformed }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// The server's 160-byte SMC-Rv2 first-contact Accept, frame 34 of
+    /// `captures/lab/deb-6.12.117+deb12-amd64/deb-smcr.pcap`.
+    const ACCEPT: &str = "e2d4c3d90200a0283a6452540000500100000000000000000000ffffc0a832015254000050010000110000033501000000012300ff3ea7eb82a300000043dc9d534d432d4c41422d554549442020202020202020202020202020202020202020000000000000000080210000286e6f6e65292020202020202020202020202020202020202020202020202020ff020001000000000000000000000000e2d4c3d9";
+
+    /// `xxd` (vim 9) of those bytes, verbatim, trailing blanks of the ASCII column included.
+    const XXD: &str = concat!(
+        "00000000: e2d4 c3d9 0200 a028 3a64 5254 0000 5001  .......(:dRT..P.\n",
+        "00000010: 0000 0000 0000 0000 0000 ffff c0a8 3201  ..............2.\n",
+        "00000020: 5254 0000 5001 0000 1100 0003 3501 0000  RT..P.......5...\n",
+        "00000030: 0001 2300 ff3e a7eb 82a3 0000 0043 dc9d  ..#..>.......C..\n",
+        "00000040: 534d 432d 4c41 422d 5545 4944 2020 2020  SMC-LAB-UEID    \n",
+        "00000050: 2020 2020 2020 2020 2020 2020 2020 2020                  \n",
+        "00000060: 0000 0000 0000 0000 8021 0000 286e 6f6e  .........!..(non\n",
+        "00000070: 6529 2020 2020 2020 2020 2020 2020 2020  e)              \n",
+        "00000080: 2020 2020 2020 2020 2020 2020 ff02 0001              ....\n",
+        "00000090: 0000 0000 0000 0000 0000 0000 e2d4 c3d9  ................\n",
+    );
+
+    /// `hexdump -C` (util-linux) of the same bytes, verbatim.
+    const HEXDUMP_C: &str = concat!(
+        "00000000  e2 d4 c3 d9 02 00 a0 28  3a 64 52 54 00 00 50 01  |.......(:dRT..P.|\n",
+        "00000010  00 00 00 00 00 00 00 00  00 00 ff ff c0 a8 32 01  |..............2.|\n",
+        "00000020  52 54 00 00 50 01 00 00  11 00 00 03 35 01 00 00  |RT..P.......5...|\n",
+        "00000030  00 01 23 00 ff 3e a7 eb  82 a3 00 00 00 43 dc 9d  |..#..>.......C..|\n",
+        "00000040  53 4d 43 2d 4c 41 42 2d  55 45 49 44 20 20 20 20  |SMC-LAB-UEID    |\n",
+        "00000050  20 20 20 20 20 20 20 20  20 20 20 20 20 20 20 20  |                |\n",
+        "00000060  00 00 00 00 00 00 00 00  80 21 00 00 28 6e 6f 6e  |.........!..(non|\n",
+        "00000070  65 29 20 20 20 20 20 20  20 20 20 20 20 20 20 20  |e)              |\n",
+        "00000080  20 20 20 20 20 20 20 20  20 20 20 20 ff 02 00 01  |            ....|\n",
+        "00000090  00 00 00 00 00 00 00 00  00 00 00 00 e2 d4 c3 d9  |................|\n",
+        "000000a0\n",
+    );
+
+    /// The layout `print_hex_dump(KERN_DEBUG, "smc: ", DUMP_PREFIX_OFFSET, 16, 1, buf, len,
+    /// true)` gives in `dmesg` (lib/hexdump.c: `%.8x: `, hex, blanks up to column 49, ASCII).
+    const PRINT_HEX_DUMP: &str = concat!(
+        "[  812.004211] smc: 00000000: e2 d4 c3 d9 02 00 a0 28 3a 64 52 54 00 00 50 01  .......(:dRT..P.\n",
+        "[  812.004211] smc: 00000010: 00 00 00 00 00 00 00 00 00 00 ff ff c0 a8 32 01  ..............2.\n",
+        "[  812.004211] smc: 00000020: 52 54 00 00 50 01 00 00 11 00 00 03 35 01 00 00  RT..P.......5...\n",
+        "[  812.004211] smc: 00000030: 00 01 23 00 ff 3e a7 eb 82 a3 00 00 00 43 dc 9d  ..#..>.......C..\n",
+        "[  812.004211] smc: 00000040: 53 4d 43 2d 4c 41 42 2d 55 45 49 44 20 20 20 20  SMC-LAB-UEID    \n",
+        "[  812.004211] smc: 00000050: 20 20 20 20 20 20 20 20 20 20 20 20 20 20 20 20                  \n",
+        "[  812.004211] smc: 00000060: 00 00 00 00 00 00 00 00 80 21 00 00 28 6e 6f 6e  .........!..(non\n",
+        "[  812.004211] smc: 00000070: 65 29 20 20 20 20 20 20 20 20 20 20 20 20 20 20  e)              \n",
+        "[  812.004211] smc: 00000080: 20 20 20 20 20 20 20 20 20 20 20 20 ff 02 00 01              ....\n",
+        "[  812.004211] smc: 00000090: 00 00 00 00 00 00 00 00 00 00 00 00 e2 d4 c3 d9  ................\n",
+    );
+
+    fn bytes() -> Vec<u8> {
+        parse_hex(ACCEPT).unwrap()
+    }
+
+    #[test]
+    fn dumps_with_ascii_columns_parse_to_the_message() {
+        assert_eq!(bytes().len(), 160);
+        for (name, dump) in [
+            ("xxd", XXD),
+            ("hexdump -C", HEXDUMP_C),
+            ("print_hex_dump", PRINT_HEX_DUMP),
+        ] {
+            assert_eq!(parse_hex(dump).as_deref(), Ok(&bytes()[..]), "{name}");
+            let out = decode_hex(dump, false).unwrap();
+            assert!(!out.malformed, "{name}: {}", out.text);
+            assert!(
+                out.text.starts_with("CLC Accept v2 SMC-R first-contact"),
+                "{name}: {}",
+                out.text
+            );
+            assert!(out.text.contains("kernel receive checks: pass"), "{name}");
+        }
+    }
+
+    #[test]
+    fn double_spaced_plain_hex_is_not_an_ascii_column() {
+        // no offset column and an all-hex remainder: data, not ASCII (one char per byte would
+        // allow it here: 8 bytes before, 8 characters after)
+        assert_eq!(
+            parse_hex("e2d4c3d9 02000a0b  0c0d0e0f").unwrap(),
+            [0xe2, 0xd4, 0xc3, 0xd9, 2, 0, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]
+        );
+        // the offset forms that were already accepted still are
+        assert_eq!(
+            parse_hex("0000: e2 d4\n0002  c3 d9").unwrap(),
+            [0xe2, 0xd4, 0xc3, 0xd9]
+        );
+    }
 }
