@@ -267,6 +267,10 @@ fn decode_roce_payload(bytes: &[u8], json: bool) -> DecodeOutput {
         s.push_str(&format!("  anomaly: {a}\n"));
     }
     match &strict {
+        _ if matches!(class, SendClass::LlcV2OrderDependent { .. }) => s.push_str(
+            "kernel receive checks: depend on the receiver's byte order (length_v2 < 44 in one \
+             order only)\n",
+        ),
         Ok(_) if class.is_accepted() => s.push_str("kernel receive checks: pass\n"),
         Ok(_) => s.push_str("kernel receive checks: FAIL — dropped by the receive demultiplexer\n"),
         Err(e) => s.push_str(&format!("kernel receive checks: FAIL — {e}\n")),
@@ -348,6 +352,31 @@ mod test {
             );
             assert!(out.text.contains("kernel receive checks: pass"), "{name}");
         }
+    }
+
+    #[test]
+    fn order_dependent_llc_says_so() {
+        // the real x86 CONFIRM LINK v2 of deb-smcr frame 38 with length_v2 10 00: 16 to an x86
+        // receiver (dropped), 4096 to s390 (accepted), and 44 bytes long, so neither is the
+        // layout's length (§8.1, §9.3)
+        let real = "212c000352540000500100000000000000000000ffffc0a83201000011010000010102ff0000000000000000";
+        assert!(decode_hex(real, false)
+            .unwrap()
+            .text
+            .contains("kernel receive checks: pass"));
+        let out = decode_hex(&real.replacen("212c00", "211000", 1), false).unwrap();
+        assert!(
+            out.text.starts_with(
+                "LLC message, 44 bytes; receive path: LlcV2OrderDependent { llc_type: \
+             CONFIRM_LINK_V2(0x21), little: 16, big: 4096 }"
+            ),
+            "{}",
+            out.text
+        );
+        assert!(out
+            .text
+            .contains("kernel receive checks: depend on the receiver's byte order"));
+        assert!(out.malformed, "an x86 receiver drops it");
     }
 
     #[test]

@@ -267,3 +267,30 @@ fn multi_packet_sends_are_counted_and_noticed() {
     assert_eq!(stats["llc_multi_packet"], 2);
     assert_eq!(stats["llc_messages"], 0);
 }
+
+#[test]
+fn v2_llc_whose_length_passes_in_one_byte_order_only_is_named_so() {
+    // frame 38, the server's CONFIRM LINK v2 (length_v2 2c 00 from x86), with 10 00 instead:
+    // 16 to an x86 receiver, dropped; 4096 to s390, accepted (§8.1, §9.3)
+    let all = frames();
+    let mut odd = all[37].clone();
+    assert_eq!(&odd[BTH + 12..BTH + 16], &[0x21, 0x2c, 0x00, 0x03]);
+    odd[BTH + 13..BTH + 15].copy_from_slice(&[0x10, 0x00]);
+    let mut f = first_contact(&all);
+    f.push(odd); // output frame 12
+    let (json, text) = run(&f);
+    let d = &at(&json, "roce_dropped", 12)["data"];
+    assert_eq!(d["dropped"]["class"], "llc_v2_order_dependent");
+    assert_eq!(
+        (
+            d["dropped"]["little"].as_u64(),
+            d["dropped"]["big"].as_u64()
+        ),
+        (Some(16), Some(4096))
+    );
+    assert!(text_line(&text, 12).ends_with(
+        "[link group 1 → client] LLC CONFIRM_LINK_V2: length_v2 is 16 little-endian, 4096 \
+         big-endian: smc_llc_rx_handler drops it (< 44) or not depending on the receiver's byte \
+         order"
+    ));
+}

@@ -468,6 +468,18 @@ pub enum SendClass {
         /// Order of `length_v2`.
         order: HostOrder,
     },
+    /// A v2 LLC whose `length_v2` is below 44 in one byte order and not in the other, and the
+    /// layout confirms neither order: `smc_llc_rx_handler` reads it in the receiving CPU's
+    /// order, so a receiver of one order drops the message and one of the other accepts it
+    /// (§8.1, §9.3). Not [`is_accepted`](Self::is_accepted).
+    LlcV2OrderDependent {
+        /// The type byte.
+        llc_type: LlcType,
+        /// `length_v2` read little-endian (an x86 receiver).
+        little: u16,
+        /// `length_v2` read big-endian (an s390 receiver).
+        big: u16,
+    },
     /// A zero-length SEND (`smc_wr_rx_demultiplex` drops it).
     Empty,
     /// The kernel drops it; the first check that fails.
@@ -481,7 +493,9 @@ pub enum SendClass {
 impl SendClass {
     /// Classifies a whole SEND payload as the receiving kernel would: demultiplex on the full
     /// type byte, then the handler's length checks. A v2 LLC's `length_v2` is read in whichever
-    /// order matches the message (a big-endian-only check misses every x86 v2 LLC, §12 #5).
+    /// order matches the message (a big-endian-only check misses every x86 v2 LLC, §12 #5);
+    /// when neither order matches and only one passes the check, the answer depends on the
+    /// receiver's byte order ([`SendClass::LlcV2OrderDependent`]).
     pub fn of(payload: &[u8]) -> SendClass {
         let Some(&t) = payload.first() else {
             return SendClass::Empty;
@@ -519,7 +533,19 @@ impl SendClass {
             return SendClass::LlcV1 { llc_type };
         }
         let raw = p.length_v2_bytes();
-        let order = HostOrder::detect(raw, Some(llc::layout_len(llc_type, received)), None);
+        let expected = llc::layout_len(llc_type, received);
+        let order = HostOrder::detect(raw, Some(expected), None);
+        let (little, big) = (u16::from_le_bytes(raw), u16::from_be_bytes(raw));
+        let short = |v: u16| usize::from(v) < llc::LLC_MSG_LEN;
+        let confirmed = usize::from(little) == expected || usize::from(big) == expected;
+        if !confirmed && short(little) != short(big) {
+            // the receiver checks length_v2 in its own order (smc_llc_rx_handler, §8.1)
+            return SendClass::LlcV2OrderDependent {
+                llc_type,
+                little,
+                big,
+            };
+        }
         let length = order.read(raw);
         if usize::from(length) < llc::LLC_MSG_LEN {
             return dropped(KernelCheck::LlcV2Length { length });
@@ -1014,11 +1040,21 @@ mod test {
                 order: HostOrder::Big
             }
         );
+        // 43 from x86 is 11008 to an s390 receiver: its order decides (§8.1)
         llc[1..3].copy_from_slice(&[0x2b, 0x00]);
         assert_eq!(
             SendClass::of(&llc),
+            SendClass::LlcV2OrderDependent {
+                llc_type: LlcType::CONFIRM_LINK_V2,
+                little: 43,
+                big: 11008
+            }
+        );
+        llc[1..3].copy_from_slice(&[0x00, 0x00]);
+        assert_eq!(
+            SendClass::of(&llc),
             SendClass::Dropped {
-                check: KernelCheck::LlcV2Length { length: 43 }
+                check: KernelCheck::LlcV2Length { length: 0 }
             }
         );
         llc[..3].copy_from_slice(&[0x01, 0x2c, 0x00]);

@@ -23,6 +23,11 @@ fn test_link_v2() -> Vec<u8> {
     b
 }
 
+/// CONFIRM LINK v2 from x86 (Debian 6.12): the server's first LLC, frame 38 of
+/// `captures/lab/deb-6.12.117+deb12-amd64/deb-smcr.pcap`.
+const CONFIRM_LINK_V2_X86: &str =
+    "212c000352540000500100000000000000000000ffffc0a83201000011010000010102ff0000000000000000";
+
 /// CDC (smc-go cdc_test.go bytes).
 fn cdc() -> Vec<u8> {
     let mut b = vec![0u8; 44];
@@ -138,8 +143,48 @@ fn smc_llc_rx_handler_v2_length_below_44() {
         let c = KernelCheck::LlcV2Length { length };
         assert_eq!(strict_llc(&b), Err(check(c)), "{bytes:02x?}");
         assert_eq!(lenient_checks(&b), vec![c]);
-        assert_eq!(SendClass::of(&b), SendClass::Dropped { check: c });
+        // the receiver reads length_v2 in its own order: only 0 is short in both, the others
+        // (43 = 2b 00 from x86 is 11008 to s390) pass on a receiver of the other order
+        let (little, big) = (u16::from_le_bytes(bytes), u16::from_be_bytes(bytes));
+        let class = SendClass::of(&b);
+        if length == 0 {
+            assert_eq!(class, SendClass::Dropped { check: c });
+        } else {
+            assert_eq!(
+                class,
+                SendClass::LlcV2OrderDependent {
+                    llc_type: LlcType::TEST_LINK_V2,
+                    little,
+                    big
+                },
+                "{bytes:02x?}"
+            );
+            assert!(!class.is_accepted());
+        }
     }
+    // the review's example: 10 00 is 16 to an x86 receiver (dropped), 4096 to s390 (accepted);
+    // in the real 44-byte x86 CONFIRM LINK v2 of deb-smcr frame 38 the layout says 44 = 2c 00,
+    // so that order is confirmed and the message is an ordinary v2 LLC
+    let mut b = test_link_v2();
+    b[1..3].copy_from_slice(&[0x10, 0x00]);
+    assert_eq!(
+        SendClass::of(&b),
+        SendClass::LlcV2OrderDependent {
+            llc_type: LlcType::TEST_LINK_V2,
+            little: 16,
+            big: 4096
+        }
+    );
+    let confirm_v2: Vec<u8> = (0..44)
+        .map(|i| u8::from_str_radix(&CONFIRM_LINK_V2_X86[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert!(matches!(
+        SendClass::of(&confirm_v2),
+        SendClass::LlcV2 {
+            order: smc_wire::HostOrder::Little,
+            ..
+        }
+    ));
     // 44 in either order passes, and there is no upper bound and no comparison with the
     // received length (an echo claiming 1000 or 8193 bytes is accepted)
     for bytes in [[0x2c, 0x00], [0x00, 0x2c], [0xe8, 0x03], [0x01, 0x20]] {

@@ -360,6 +360,7 @@ pub fn notice_line(n: &crate::event::Notice) -> String {
 pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
     use crate::roce::RoceBody;
     use smc_wire::llc::{LlcFlags, LlcLength, LlcRepr};
+    use smc_wire::roce::SendClass;
     let mut s = format!("RoCEv{} QP {:#x} PSN {:#x}", r.version, r.dest_qp, r.psn);
     if let (Some(g), Some(to)) = (r.link_group, r.to) {
         if g.first_contact_seen() {
@@ -432,6 +433,14 @@ pub fn roce_brief(r: &crate::roce::RoceEvent<'_>) -> String {
                 s.push_str(&format!(", connection {}", c.conn_state_flags));
             }
         }
+        RoceBody::Dropped(SendClass::LlcV2OrderDependent {
+            llc_type,
+            little,
+            big,
+        }) => s.push_str(&format!(
+            " LLC {llc_type}: length_v2 is {little} little-endian, {big} big-endian: \
+             smc_llc_rx_handler drops it (< 44) or not depending on the receiver's byte order"
+        )),
         RoceBody::Dropped(class) => {
             s.push_str(&format!(" SEND dropped by the receiver: {class:?}"))
         }
