@@ -49,6 +49,10 @@ enum Cmd {
         /// hung-task detector's 20 s; hang findings wait 45 s anyway).
         #[arg(long, default_value_t = 0)]
         linger: u64,
+        /// Replay on this kernel instead of the one the file names (e.g. `debian`: Debian's
+        /// stock kernel, whose hung-task timeout is 120 s — use `--linger 130`).
+        #[arg(long, value_enum)]
+        kernel: Option<KernelArg>,
     },
     /// Minimise a finding file (fresh VM per attempt); writes OUT and OUT with .pcap.
     Minimize {
@@ -98,6 +102,18 @@ enum KernelArg {
     Debug,
     /// The lab tier's SMC_LO kernel.
     Lab,
+    /// Debian's 6.12 kernel package (SMC-R only; no loopback-ism).
+    Debian,
+}
+
+impl From<KernelArg> for KernelChoice {
+    fn from(k: KernelArg) -> KernelChoice {
+        match k {
+            KernelArg::Debug => KernelChoice::Debug,
+            KernelArg::Lab => KernelChoice::Lab,
+            KernelArg::Debian => KernelChoice::Debian,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,18 +173,31 @@ struct RunArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?}: want e.g. 90s, 30m, 2h"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("{s:?}: unit s, m or h")),
-    };
-    Ok(Duration::from_secs(n * mult))
+    // 90, 90s, 30m, 2h, 2h10m
+    let bad = || format!("{s:?}: want e.g. 90s, 30m, 2h or 2h10m");
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+    }
+    if !num.is_empty() {
+        total += num.parse::<u64>().map_err(|_| bad())?;
+    }
+    if total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 fn run(a: RunArgs) -> Result<ExitCode, String> {
@@ -180,10 +209,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         roles: a.role.into(),
         vms: a.vms.max(1),
         out: a.out,
-        kernel: match a.kernel {
-            KernelArg::Debug => KernelChoice::Debug,
-            KernelArg::Lab => KernelChoice::Lab,
-        },
+        kernel: a.kernel.into(),
         live_every: a.live_every.max(1),
         known_hits: a.known_hits,
         minimize: a.minimize,
@@ -250,31 +276,38 @@ fn main() -> ExitCode {
             pcap,
             dir,
             linger,
-        } => replay::replay_file(&file, pcap.as_deref(), &dir, Duration::from_secs(linger))
-            .map(|(f, o)| {
-                println!(
-                    "{}: {:?} '{}' {} ({} case(s) run, boot {:.1}s)",
-                    file.display(),
-                    f.kind,
-                    f.signature,
-                    if o.reproduced {
-                        "REPRODUCED"
-                    } else {
-                        "not reproduced"
-                    },
-                    o.runs.len(),
-                    o.boot_secs
-                );
-                for r in &o.reports {
-                    println!("  report: {}", r.signature);
-                }
+            kernel,
+        } => replay::replay_file(
+            &file,
+            pcap.as_deref(),
+            &dir,
+            Duration::from_secs(linger),
+            kernel.map(KernelChoice::from),
+        )
+        .map(|(f, o)| {
+            println!(
+                "{}: {:?} '{}' {} ({} case(s) run, boot {:.1}s)",
+                file.display(),
+                f.kind,
+                f.signature,
                 if o.reproduced {
-                    ExitCode::SUCCESS
+                    "REPRODUCED"
                 } else {
-                    ExitCode::from(1)
-                }
-            })
-            .map_err(|e| e.to_string()),
+                    "not reproduced"
+                },
+                o.runs.len(),
+                o.boot_secs
+            );
+            for r in &o.reports {
+                println!("  report: {}", r.signature);
+            }
+            if o.reproduced {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        })
+        .map_err(|e| e.to_string()),
         Cmd::Minimize { file, out } => FindingFile::load(&file)
             .and_then(|f| campaign::prepare(f.kernel))
             .and_then(|boot| minimize::minimize_file(&file, &out, &boot))

@@ -36,6 +36,9 @@ pub enum KernelChoice {
     Debug,
     /// The lab flavor (what the lab tier already builds).
     Lab,
+    /// Debian's own 6.12 kernel package (no loopback-ism: SMC-R only; for replaying findings
+    /// on a stock distribution kernel).
+    Debian,
 }
 
 /// Builds (or finds) the kernel, the static guest and its initramfs.
@@ -44,6 +47,13 @@ pub fn prepare(choice: KernelChoice) -> Result<Bootable> {
     let flavor = match choice {
         KernelChoice::Debug => Flavor::Debug,
         KernelChoice::Lab => Flavor::Lab,
+        KernelChoice::Debian => {
+            let p = crate::lab::run::prepare(
+                &crate::lab::run::Options::default(),
+                &[kernel::KernelKind::Debian],
+            )?;
+            return p.bootable(kernel::KernelKind::Debian).cloned();
+        }
     };
     let jobs = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -52,7 +62,7 @@ pub fn prepare(choice: KernelChoice) -> Result<Bootable> {
     let guest = crate::lab::run::build_guest()?;
     let tag = match choice {
         KernelChoice::Debug => format!("smclo-debug-{}", k.release),
-        KernelChoice::Lab => format!("smclo-{}", k.release),
+        _ => format!("smclo-{}", k.release),
     };
     let initrd = initramfs::path_for(&cache_dir(), &format!("kfuzz-{tag}"));
     if let Some(d) = initrd.parent() {

@@ -278,9 +278,8 @@ impl FuzzVm {
         self.peer.forget(h);
         self.agent_result(n, Duration::from_secs(60))?;
         if self.peer.learned.loopback.is_none() {
-            return Err(Error::msg(
-                "the kernel's Proposal carried no loopback-ism GID: the fuzzer needs the SMC_LO kernel",
-            ));
+            // a kernel without loopback-ism (Debian's): SMC-R only; "kernel" GIDs read as 0
+            crate::lab::log("the kernel's Proposal carries no loopback-ism GID (no SMC_LO)");
         }
         Ok(())
     }

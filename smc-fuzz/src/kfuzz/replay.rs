@@ -87,6 +87,7 @@ pub fn run_cases(
     let until = std::time::Instant::now() + linger;
     while v.alive() && std::time::Instant::now() < until {
         v.idle(Duration::from_millis(200));
+        v.keepalive()?;
         reports.extend(v.reports());
     }
     reports.extend(v.reports());
@@ -125,9 +126,10 @@ pub fn replay_file(
     pcap: Option<&Path>,
     dir: &Path,
     linger: Duration,
+    kernel: Option<super::campaign::KernelChoice>,
 ) -> Result<(FindingFile, Outcome)> {
     let f = FindingFile::load(file)?;
-    let boot = prepare(f.kernel)?;
+    let boot = prepare(kernel.unwrap_or(f.kernel))?;
     log(format!(
         "replaying {} ({} case(s), {:?}: {}) on {}",
         file.display(),
