@@ -134,6 +134,14 @@ pub struct Case {
     pub follow: Vec<Send>,
     /// How the peer ends the connection.
     pub end: End,
+    /// Server role: bytes the kernel client writes after `connect()` returns (over TCP after a
+    /// fallback, or into the DMB it attached to for SMC-D).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub data: u16,
+}
+
+fn is_zero(v: &u16) -> bool {
+    *v == 0
 }
 
 /// What the kernel revealed in this boot, in the form a case file keeps.
@@ -416,8 +424,13 @@ impl Case {
         };
         let open: Vec<String> = self.opening.iter().map(b).collect();
         let follow: Vec<String> = self.follow.iter().map(b).collect();
+        let data = if self.data > 0 {
+            format!(" data {}", self.data)
+        } else {
+            String::new()
+        };
         format!(
-            "{}{} [{}] then [{}] {:?}",
+            "{}{} [{}] then [{}] {:?}{data}",
             match self.role {
                 Role::Client => "client",
                 Role::Server => "server",

@@ -581,13 +581,19 @@ impl FuzzVm {
         let port = PEER_PORT + 1 + (self.next_port % 2000);
         self.next_port = self.next_port.wrapping_add(1);
         let scen = |e: Error| PeerError::Scenario(e.to_string());
-        let n = self
-            .vm
-            .send(&AgentCmd::Connect {
+        let cmd = if case.data > 0 {
+            AgentCmd::ConnectTimed {
+                addr: format!("{PEER_IP}:{port}"),
+                bytes: u64::from(case.data),
+                read_timeout_ms: 300,
+            }
+        } else {
+            AgentCmd::Connect {
                 addr: format!("{PEER_IP}:{port}"),
                 bytes: 0,
-            })
-            .map_err(scen)?;
+            }
+        };
+        let n = self.vm.send(&cmd).map_err(scen)?;
         self.last_agent = Instant::now();
         let unknown = Prediction {
             first: Answer::Unknown,
@@ -800,5 +806,6 @@ pub fn baseline_case() -> Case {
             out_of_sync: false,
         })],
         end: End::Rst,
+        data: 0,
     }
 }

@@ -385,6 +385,7 @@ fn client_case(rng: &mut Rng, id: CaseId) -> Case {
         opening,
         follow,
         end: if rng.chance(85) { End::Rst } else { End::Fin },
+        data: 0,
     }
 }
 
@@ -434,6 +435,12 @@ fn server_case(rng: &mut Rng, id: CaseId) -> Case {
         opening,
         follow,
         end: if rng.chance(85) { End::Rst } else { End::Fin },
+        // the kernel writes after connect(): into the DMB it attached to, for SMC-D
+        data: if rng.chance(35) {
+            rng.pick(&[1u16, 64, 1000, 4096, 20000]).unwrap_or(64)
+        } else {
+            0
+        },
     }
 }
 

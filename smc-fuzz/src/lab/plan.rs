@@ -132,6 +132,16 @@ pub enum AgentCmd {
         /// Bytes to echo (0: none).
         bytes: u64,
     },
+    /// [`AgentCmd::Connect`] with a read timeout for the echo (the kernel fuzzer sends data
+    /// over connections whose peer never echoes; the default wait is 8 s).
+    ConnectTimed {
+        /// Target.
+        addr: String,
+        /// Bytes to send (and expect back).
+        bytes: u64,
+        /// How long to wait for the echo, ms.
+        read_timeout_ms: u64,
+    },
     /// The connections accepted since the last `accepted` (with their smc_diag).
     Accepted,
     /// Only the new kernel log lines.

@@ -166,7 +166,7 @@ fn echo(mut f: File) {
     }
 }
 
-fn connect(addr: &str, bytes: u64, vm: &str, ports: &[u16]) -> AgentResult {
+fn connect(addr: &str, bytes: u64, read_timeout: Duration, vm: &str, ports: &[u16]) -> AgentResult {
     let mut r = AgentResult::default();
     let sa: SocketAddr = match addr.parse() {
         Ok(a) => a,
@@ -205,8 +205,8 @@ fn connect(addr: &str, bytes: u64, vm: &str, ports: &[u16]) -> AgentResult {
     set_timeouts(&f);
     if bytes > 0 {
         let tv = libc::timeval {
-            tv_sec: 8,
-            tv_usec: 0,
+            tv_sec: read_timeout.as_secs() as libc::time_t,
+            tv_usec: read_timeout.subsec_micros() as libc::suseconds_t,
         };
         // SAFETY: valid timeval; a short read timeout keeps a silent SMC peer from stalling us.
         unsafe {
@@ -276,7 +276,20 @@ pub fn run(spec: &AgentSpec, vm: &str, conns: &mut Vec<ConnDiag>) -> Result<Stri
         };
         last = Instant::now();
         let mut res = match &cmd {
-            AgentCmd::Connect { addr, bytes } => connect(addr, *bytes, vm, &ports),
+            AgentCmd::Connect { addr, bytes } => {
+                connect(addr, *bytes, Duration::from_secs(8), vm, &ports)
+            }
+            AgentCmd::ConnectTimed {
+                addr,
+                bytes,
+                read_timeout_ms,
+            } => connect(
+                addr,
+                *bytes,
+                Duration::from_millis((*read_timeout_ms).max(1)),
+                vm,
+                &ports,
+            ),
             AgentCmd::Accepted => {
                 let d: Vec<ConnDiag> = got
                     .lock()
