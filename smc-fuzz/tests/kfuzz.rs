@@ -333,6 +333,17 @@ fn known_issues_are_predicted() {
     assert_eq!(p.second, Some(Answer::Crash(KNOWN_SYNCERR_DEADLOCK.into())));
     let p = model::predict_server(true, &opening, &d(false), Some(&accept), &k);
     assert_eq!(p.second, Some(Answer::Fallback));
+    // the campaign's look-ahead sees it before the case runs
+    let mut c = c;
+    c.follow[0].msg.base = Base::Decline {
+        code: smc_wire::DeclineReason::SYNCERR.0,
+        version: 2,
+        out_of_sync: true,
+    };
+    assert_eq!(
+        smc_fuzz::kfuzz::campaign::predicted_crash(&static_prediction(&c)),
+        Some(KNOWN_SYNCERR_DEADLOCK)
+    );
 }
 
 #[test]

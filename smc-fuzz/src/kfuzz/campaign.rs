@@ -271,9 +271,32 @@ pub fn static_prediction(case: &Case) -> Prediction {
             model::predict_client(case.smc_option, &prop, &bytes(&case.opening, &ctx), &k)
         }
         Role::Client => {
-            model::predict_server(case.smc_option, &bytes(&case.opening, &ctx), &[], None, &k)
+            let opening = bytes(&case.opening, &ctx);
+            let p = model::predict_server(case.smc_option, &opening, &[], None, &k);
+            match &p.first {
+                Answer::Clc(s) if s.starts_with("Accept") => {
+                    // the follow-up against the Accept an SMC_LO kernel sends (first contact)
+                    let mut actx = ctx.clone();
+                    let acc = super::case::stand_in_accept(&ctx.learned, &ctx.local);
+                    actx.kernel_msg = Some(acc.clone());
+                    let follow = bytes(&case.follow, &actx);
+                    model::predict_server(case.smc_option, &opening, &follow, Some(&acc), &k)
+                }
+                _ => p,
+            }
         }
     }
+}
+
+/// The known issue a prediction says the case will hit.
+pub fn predicted_crash(p: &Prediction) -> Option<&str> {
+    [Some(&p.first), p.second.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|a| match a {
+            Answer::Crash(id) => Some(id.as_str()),
+            _ => None,
+        })
 }
 
 struct Shared {
@@ -404,7 +427,7 @@ fn worker(
         let mut case = gen::generate(opts.seed, index, attempt, opts.roles);
         loop {
             let p = static_prediction(&case);
-            let Answer::Crash(id) = &p.first else {
+            let Some(id) = predicted_crash(&p) else {
                 break;
             };
             let hits = shared

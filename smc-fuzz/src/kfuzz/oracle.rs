@@ -4,7 +4,7 @@
 //! The VM boots with `ignore_loglevel`, so every printk reaches the serial console — WARN()
 //! and lockdep print at KERN_WARNING, which the lab's `loglevel=4` would hide.
 
-use super::model::{Answer, Prediction};
+use super::model::Prediction;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -343,10 +343,7 @@ pub const KNOWN: &[Known] = &[
 
 /// The known issue a report is, given what the model predicted for the case.
 pub fn known_for(report: &Report, predicted: Option<&Prediction>) -> Option<&'static Known> {
-    let crash_predicted = predicted.and_then(|p| match &p.first {
-        Answer::Crash(id) => Some(id.as_str()),
-        _ => None,
-    });
+    let crash_predicted = predicted.and_then(super::campaign::predicted_crash);
     KNOWN.iter().find(|k| {
         k.kinds.contains(&report.kind)
             && k.functions.iter().any(|f| {
@@ -424,6 +421,7 @@ impl Sockets {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::kfuzz::model::Answer;
 
     fn lines(s: &str) -> Vec<String> {
         s.lines().map(String::from).collect()
