@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Which of our kernels to fuzz.
@@ -377,7 +376,6 @@ fn worker(
     opts: &Options,
     boot: &Bootable,
     shared: &Mutex<Shared>,
-    stop: &AtomicBool,
     t0: Instant,
     minimize_queue: &Mutex<Vec<PathBuf>>,
 ) -> Result<()> {
@@ -409,9 +407,6 @@ fn worker(
     let mut no_tcp_run = 0u32;
     let mut index = opts.start + w as u64;
     loop {
-        if stop.load(Ordering::Acquire) {
-            break;
-        }
         if let Some(d) = opts.duration {
             if t0.elapsed() >= d {
                 break;
@@ -665,16 +660,15 @@ pub fn run(opts: &Options) -> Result<Stats> {
         dedup: Dedup::default(),
         next_finding: 0,
     });
-    let stop = Arc::new(AtomicBool::new(false));
     let queue: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let stats_path = opts.out.join("stats.json");
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     std::thread::scope(|sc| {
         let mut handles = Vec::new();
         for w in 0..opts.vms.max(1) {
-            let (o, b, sh, st, q, er) = (opts, &boot, &shared, &*stop, &queue, &errors);
+            let (o, b, sh, q, er) = (opts, &boot, &shared, &queue, &errors);
             handles.push(sc.spawn(move || {
-                if let Err(e) = worker(w, o, b, sh, st, t0, q) {
+                if let Err(e) = worker(w, o, b, sh, t0, q) {
                     log(format!("vm{w}: stopped: {e}"));
                     if let Ok(mut v) = er.lock() {
                         v.push(format!("vm{w}: {e}"));

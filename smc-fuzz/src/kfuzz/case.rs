@@ -329,7 +329,7 @@ impl Base {
             }
             Base::Reflect { as_type } => {
                 let mut b = kernel.map(<[u8]>::to_vec).unwrap_or_default();
-                if let Some(t) = b.get_mut(4) {
+                if let Some(t) = b.get_mut(mutate::field::TYPE) {
                     *t = *as_type;
                 }
                 b

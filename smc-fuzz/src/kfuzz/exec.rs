@@ -137,7 +137,7 @@ impl CaseRun {
 
 /// The coarse (model) and detailed description of a kernel CLC message.
 pub fn describe(m: &[u8]) -> (String, String) {
-    let ty = m.get(4).copied().unwrap_or(0);
+    let ty = m.get(super::mutate::field::TYPE).copied().unwrap_or(0);
     match ClcRepr::parse(m, Mode::Lenient).map(|d| d.repr) {
         Ok(ClcRepr::AcceptConfirm(a)) => {
             let t = match a.smc_type {
@@ -260,7 +260,9 @@ impl FuzzVm {
             }
             let d = crate::peer::scenario::decline(
                 smc_wire::DeclineReason::NOSMCDEV,
-                if m.get(7).is_some_and(|b| b >> 4 > 1) {
+                if m.get(super::mutate::field::VERSION_BITS)
+                    .is_some_and(|b| b >> 4 > 1)
+                {
                     2
                 } else {
                     1

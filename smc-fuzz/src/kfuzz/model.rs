@@ -151,6 +151,7 @@ mod field {
     pub const EID_LEN: usize = 32; // §6.4
     pub const D_ENTRIES: usize = 48; // §3.5
     pub const D_ENTRY_LEN: usize = 10; // §3.5
+    pub const D_ENTRY_CHID: usize = 8; // §3.5 chid within an entry
     pub const MAX_ENTRIES: usize = 8; // §9.2 SMCD_CLC_MAX_V2_GID_ENTRIES
     pub const A_D_TOKEN: usize = 16; // §4.2 d0.token
     pub const A_D_CHID: usize = 32; // §4.2 d1.chid
@@ -370,7 +371,7 @@ pub fn listen_decide(buf: &[u8], k: &Kernel) -> Answer {
             let cnt = usize::from(b.u8(e + field::E_GID_CNT)).min(field::MAX_ENTRIES);
             let entry = |i: usize| {
                 let at = d + field::D_ENTRIES + i * field::D_ENTRY_LEN;
-                (b.be64(at), b.be16(at + 8))
+                (b.be64(at), b.be16(at + field::D_ENTRY_CHID))
             };
             let mut i = 0;
             while i < cnt {
@@ -644,7 +645,7 @@ pub fn offered_chids(prop: &[u8]) -> Vec<usize> {
         let d = e + field::E_SMCD_BASE + p.be16(e + field::E_SMCD_OFFSET);
         let n = usize::from(p.u8(e + field::E_GID_CNT)).min(field::MAX_ENTRIES);
         for i in 0..n {
-            v.push(p.be16(d + field::D_ENTRIES + i * field::D_ENTRY_LEN + 8));
+            v.push(p.be16(d + field::D_ENTRIES + i * field::D_ENTRY_LEN + field::D_ENTRY_CHID));
         }
     }
     v.retain(|c| *c != 0);

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Positions, relative to the message start or to the area they belong to. These mirror the
 /// private `mod field` tables of smc-wire (reference §2–§5).
-mod field {
+pub(super) mod field {
     pub const EYECATCHER: usize = 0; // §2.1 eyecatcher, 4 bytes
-    pub const TYPE: usize = 4; // §2.1 type
+    pub const TYPE: usize = 4; // §2.1 type (pub for case.rs and exec.rs)
     pub const LENGTH: usize = 5; // §2.1 length, BE16
     pub const VERSION_BITS: usize = 7; // §2.2 version nibble + type bits
     pub const TRAILER_LEN: usize = 4; // §2.1
@@ -36,6 +36,7 @@ mod field {
         pub const V2_SMCD_OFFSET: usize = 6; // §3.4 smcd_v2_ext_offset, from E + 8
         pub const V2_SMCD_BASE: usize = 8; // §3.4
         pub const V2_ROCE: usize = 8; // §3.4 roce GID (16 bytes)
+        pub const V2_ROCE_LOW: usize = V2_ROCE + 8; // §3.4 roce GID, IPv4-mapped half
         pub const V2_MAX_CONNS: usize = 24; // §3.4 max_conns
         pub const V2_MAX_LINKS: usize = 25; // §3.4 max_links
         pub const V2_FEATURE_MASK: usize = 26; // §3.4 feature_mask
@@ -332,7 +333,7 @@ pub fn locate(msg: &[u8], f: Field) -> Option<(usize, usize)> {
                 Field::GidCnt => hit(e + prop::V2_GID_CNT, 1),
                 Field::V2Flag => hit(e + prop::V2_FLAG, 1),
                 Field::SmcdV2ExtOffset => hit(e + prop::V2_SMCD_OFFSET, 2),
-                Field::RoceGidLow => hit(e + prop::V2_ROCE + 8, 8),
+                Field::RoceGidLow => hit(e + prop::V2_ROCE_LOW, 8),
                 Field::MaxConns => hit(e + prop::V2_MAX_CONNS, 1),
                 Field::MaxLinks => hit(e + prop::V2_MAX_LINKS, 1),
                 Field::FeatureMask => hit(e + prop::V2_FEATURE_MASK, 2),
