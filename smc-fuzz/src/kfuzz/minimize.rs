@@ -174,7 +174,7 @@ pub fn minimize(boot: &Bootable, f: &FindingFile, dir: &Path) -> Result<FindingF
         }
     }
     if let Some(v) = t.vm.take() {
-        v.stop();
+        v.kill();
     }
     let mut out = f.clone();
     out.cases = cases;
