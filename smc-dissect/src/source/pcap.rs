@@ -9,7 +9,9 @@
 //! 2. pcap-parser's streaming reader parses one record at a time from a buffer of
 //!    [`INITIAL_BUFFER`] bytes. `Incomplete` refills it; a record larger than the buffer grows it,
 //!    up to [`MAX_BLOCK`], beyond which the input fails with [`DissectError::BlockTooLarge`]
-//!    (a corrupt length, not a real packet: libpcap's own limit is 256 KiB).
+//!    (a corrupt length, not a real packet: libpcap's own limit is 256 KiB). Standard pcap
+//!    records whole in the buffer are read directly ([`Input::advance_fast`]), without
+//!    pcap-parser's parser: this runs for every frame.
 //! 3. A frame borrows the buffer; the record is consumed at the start of the next call
 //!    (style §4.1). The buffer never grows past [`MAX_BLOCK`], the pcapng interface table never
 //!    past [`MAX_INTERFACES`] entries, the notice queue never past [`MAX_NOTICES`]: memory does not
@@ -446,7 +448,8 @@ impl Input {
     /// sub-seconds, captured length, original length, data), without its parser and block enum
     /// on the way — this runs for every frame. `None` when the record is not whole: the general
     /// path then refills, grows or reports the end.
-    fn fast_legacy(&mut self) -> Option<Step> {
+    #[inline]
+    fn fast_legacy(&mut self) -> Option<(usize, FrameMeta)> {
         let big_endian = self.legacy_big_endian;
         let data = self.reader.data();
         let head = data.get(..magic::PCAP_RECORD_HEAD)?;
@@ -470,9 +473,9 @@ impl Input {
         } else {
             u64::from(ts_sub) * 1000
         };
-        Some(Step::Frame {
-            consume: magic::PCAP_RECORD_HEAD + len,
-            meta: FrameMeta {
+        Some((
+            magic::PCAP_RECORD_HEAD + len,
+            FrameMeta {
                 start: magic::PCAP_RECORD_HEAD,
                 len,
                 number: self.number,
@@ -480,14 +483,31 @@ impl Input {
                 link_type: self.legacy_link,
                 origlen,
             },
-        })
+        ))
+    }
+
+    /// The per-frame path of a standard pcap file: consume the last record and read the next
+    /// one with [`Input::fast_legacy`], without the general path's steps. `None` when the next
+    /// record is not whole in the buffer (or the input is pcapng): [`Input::advance`] decides.
+    #[inline]
+    fn advance_fast(&mut self) -> Option<FrameMeta> {
+        if !self.legacy_fast {
+            return None;
+        }
+        if self.pending > 0 {
+            self.reader.consume(self.pending);
+            self.pending = 0;
+        }
+        let (consume, meta) = self.fast_legacy()?;
+        self.pending = consume;
+        Some(meta)
     }
 
     /// Looks at the next record and decides; the borrow of the buffer ends with this function.
     fn step(&mut self, notices: &mut Notices) -> Step {
         if self.legacy_fast {
-            if let Some(step) = self.fast_legacy() {
-                return step;
+            if let Some((consume, meta)) = self.fast_legacy() {
+                return Step::Frame { consume, meta };
             }
         }
         let base = self.reader.data().as_ptr() as usize;
@@ -966,19 +986,25 @@ fn shb_length(head: &[u8]) -> Option<Result<usize, String>> {
 
 impl Source for PcapSource {
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, DissectError> {
-        let meta = loop {
-            let Some(input) = self.current.as_mut() else {
-                if self.start_next()? {
-                    continue;
-                }
-                return Ok(None);
-            };
-            match input.advance(&mut self.notices) {
-                Ok(Some(meta)) => break meta,
-                Ok(None) => self.current = None,
-                Err(e) => {
-                    self.current = None;
-                    return Err(e);
+        // a standard pcap record whole in the buffer; else the general path below
+        let fast = self.current.as_mut().and_then(Input::advance_fast);
+        let meta = if let Some(meta) = fast {
+            meta
+        } else {
+            loop {
+                let Some(input) = self.current.as_mut() else {
+                    if self.start_next()? {
+                        continue;
+                    }
+                    return Ok(None);
+                };
+                match input.advance(&mut self.notices) {
+                    Ok(Some(meta)) => break meta,
+                    Ok(None) => self.current = None,
+                    Err(e) => {
+                        self.current = None;
+                        return Err(e);
+                    }
                 }
             }
         };
