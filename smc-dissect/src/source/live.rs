@@ -27,7 +27,8 @@
 //! The kernel's `PACKET_STATISTICS` (packets that passed the filter, packets it dropped because
 //! the socket's buffer was full) are read on every idle tick and at the end.
 //!
-//! `unsafe` is confined to this file: each block is one libc call on the socket this source owns.
+//! Live capture's `unsafe` is confined to this file: each block is one libc call on the socket this
+//! source owns. (The only other `unsafe` in the crate is the file map and prefetch in `mapped.rs`.)
 
 use super::filter::{self, FilterSpec, LinkLayer};
 use super::{CaptureStats, Frame, LinkType, Next, Progress, Source, SourceNotice, Timestamp};

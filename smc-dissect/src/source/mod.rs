@@ -14,11 +14,14 @@
 pub mod filter;
 #[cfg(all(feature = "live", target_os = "linux"))]
 pub mod live;
+mod mapped;
 mod pcap;
 
 #[cfg(all(feature = "live", target_os = "linux"))]
 pub use live::{LiveOptions, LiveSource};
-pub use pcap::{PcapSource, INITIAL_BUFFER, MAX_BLOCK, MAX_INTERFACES, MAX_NOTICES, STDIN_NAME};
+pub use pcap::{
+    set_mmap, PcapSource, INITIAL_BUFFER, MAX_BLOCK, MAX_INTERFACES, MAX_NOTICES, STDIN_NAME,
+};
 
 use crate::error::DissectError;
 use std::fmt;

@@ -12,10 +12,13 @@
 //!    (a corrupt length, not a real packet: libpcap's own limit is 256 KiB). Standard pcap
 //!    records whole in the buffer are read directly ([`Input::advance_fast`]), without
 //!    pcap-parser's parser: this runs for every frame.
-//! 3. A frame borrows the buffer; the record is consumed at the start of the next call
-//!    (style §4.1). The buffer never grows past [`MAX_BLOCK`], the pcapng interface table never
-//!    past [`MAX_INTERFACES`] entries, the notice queue never past [`MAX_NOTICES`]: memory does not
-//!    depend on the input size.
+//! 3. A regular, uncompressed file (unless [`set_mmap`] turned it off) is instead read through
+//!    a memory map (`mapped.rs`): the same parsing where the bytes lie, without `read(2)`
+//!    copying them into the buffer first, and with the same frames, notices and errors.
+//! 4. A frame borrows the buffer (or the map); the record is consumed at the start of the next
+//!    call (style §4.1). The buffer never grows past [`MAX_BLOCK`], the pcapng interface table
+//!    never past [`MAX_INTERFACES`] entries, the notice queue never past [`MAX_NOTICES`], the
+//!    map never past `mapped::WINDOW` + `MAX_BLOCK`: memory does not depend on the input size.
 //!
 //! # Endings and damage
 //! - A file (or gzip stream) that ends inside a record: [`SourceNotice::TruncatedFile`], and
@@ -32,6 +35,7 @@
 //! Blocks (which Wireshark shows as frames, so they take a number here although they are not
 //! returned). A packet skipped for an undeclared interface also takes its number.
 
+use super::mapped::Mapped;
 use super::{Frame, LinkType, Progress, Source, SourceNotice, Timestamp};
 use crate::error::DissectError;
 use flate2::read::MultiGzDecoder;
@@ -44,6 +48,7 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Initial size of the read buffer of each input.
 pub const INITIAL_BUFFER: usize = 64 * 1024;
@@ -53,6 +58,17 @@ pub const MAX_BLOCK: usize = 1 << 20;
 pub const MAX_INTERFACES: usize = 4096;
 /// Notices kept between two `take_notices` calls; later ones are counted, not kept.
 pub const MAX_NOTICES: usize = 1024;
+
+/// Whether [`PcapSource::open`] reads regular files through a memory map (see [`set_mmap`]).
+static MMAP: AtomicBool = AtomicBool::new(true);
+
+/// Chooses how [`PcapSource::open`] reads regular, uncompressed files from now on: through a
+/// memory map (the default; no copy into a buffer, see `mapped.rs`) or, with `false`, with
+/// `read(2)` like pipes. A mapped file that another process truncates while it is read ends the
+/// process with SIGBUS; smcdump's `--no-mmap` sets `false`.
+pub fn set_mmap(enabled: bool) {
+    MMAP.store(enabled, Ordering::Relaxed);
+}
 
 /// How `-` (standard input) is named in messages and [`Source::input_names`].
 pub const STDIN_NAME: &str = "<stdin>";
@@ -194,6 +210,7 @@ fn read_at_least(
 enum Reader {
     Legacy(LegacyPcapReader<Guard>),
     Ng(PcapNGReader<Guard>),
+    Mapped(Box<Mapped>),
 }
 
 macro_rules! with_reader {
@@ -201,6 +218,7 @@ macro_rules! with_reader {
         match $self {
             Reader::Legacy($r) => $e,
             Reader::Ng($r) => $e,
+            Reader::Mapped($r) => $e,
         }
     };
 }
@@ -229,6 +247,14 @@ impl Reader {
     }
     fn exhausted(&self) -> bool {
         with_reader!(self, r => r.reader_exhausted())
+    }
+    /// pcap rather than pcapng.
+    fn is_legacy(&self) -> bool {
+        match self {
+            Reader::Legacy(_) => true,
+            Reader::Ng(_) => false,
+            Reader::Mapped(m) => m.is_legacy(),
+        }
     }
 }
 
@@ -423,11 +449,12 @@ impl Input {
     /// The size the record at the head of the buffer declares (for the error message).
     fn declared_size(&self) -> u64 {
         let data = self.reader.data();
-        let (at, big_endian, head) = match self.reader {
+        let (at, big_endian, head) = if self.reader.is_legacy() {
             // pcap record header: caplen at byte 8 (§5)
-            Reader::Legacy(_) => (8, self.legacy_big_endian, magic::PCAP_RECORD_HEAD as u64),
+            (8, self.legacy_big_endian, magic::PCAP_RECORD_HEAD as u64)
+        } else {
             // pcapng block: total length at byte 4 (§3.1)
-            Reader::Ng(_) => (4, self.ng_big_endian, 0),
+            (4, self.ng_big_endian, 0)
         };
         let Some(b) = data
             .get(at..at + 4)
@@ -463,7 +490,10 @@ impl Input {
         };
         let (ts_sec, ts_sub, caplen, origlen) = (word(0), word(4), word(8), word(12));
         let len = usize::try_from(caplen).ok()?;
-        if data.len() - magic::PCAP_RECORD_HEAD < len {
+        // a record of MAX_BLOCK bytes or more goes the general way, which refuses it (a buffered
+        // reader never holds one whole; a mapped file may)
+        if data.len() - magic::PCAP_RECORD_HEAD < len || len >= MAX_BLOCK - magic::PCAP_RECORD_HEAD
+        {
             return None;
         }
         self.number += 1;
@@ -655,9 +685,7 @@ impl Input {
     /// total length (§3.1). A Section Header Block is never judged this way: its length is in
     /// its own byte order, which may not be the current section's.
     fn whole_block_buffered(&self) -> bool {
-        if matches!(self.reader, Reader::Legacy(_))
-            || self.reader.data().starts_with(&magic::PCAPNG_SHB)
-        {
+        if self.reader.is_legacy() || self.reader.data().starts_with(&magic::PCAPNG_SHB) {
             return false;
         }
         match self.ng_word(4).and_then(|l| usize::try_from(l).ok()) {
@@ -668,7 +696,7 @@ impl Input {
 
     /// A pcapng block that does not parse is skipped when its two length fields agree (§3.1).
     fn skip_corrupt_block(&self, offset: u64, message: String, notices: &mut Notices) -> Step {
-        if matches!(self.reader, Reader::Legacy(_)) {
+        if self.reader.is_legacy() {
             return Step::Corrupt(message);
         }
         let word = |at: usize| self.ng_word(at);
@@ -736,6 +764,8 @@ pub struct PcapSource {
     notices: Notices,
     bytes_done: Rc<Cell<u64>>,
     bytes_total: Option<u64>,
+    /// Read regular, uncompressed files through a memory map.
+    mmap: bool,
 }
 
 impl PcapSource {
@@ -744,7 +774,16 @@ impl PcapSource {
     /// The first input is opened and its header read now; every other regular file is opened
     /// and its first bytes checked now, so a missing or non-capture file fails before any output.
     /// Pipes (`<(…)`) are only opened when their turn comes.
+    ///
+    /// Regular, uncompressed files are read through a memory map unless [`set_mmap`] turned
+    /// that off.
     pub fn open(paths: &[PathBuf]) -> Result<PcapSource, DissectError> {
+        PcapSource::open_with(paths, MMAP.load(Ordering::Relaxed))
+    }
+
+    /// Like [`PcapSource::open`]; `mmap` says whether regular, uncompressed files are read
+    /// through a memory map (`false`: with `read(2)`, like pipes).
+    pub fn open_with(paths: &[PathBuf], mmap: bool) -> Result<PcapSource, DissectError> {
         let mut names = Vec::with_capacity(paths.len());
         let mut queue = VecDeque::with_capacity(paths.len());
         let mut bytes_total = Some(0u64);
@@ -781,6 +820,7 @@ impl PcapSource {
             notices: Notices::default(),
             bytes_done: Rc::new(Cell::new(0)),
             bytes_total,
+            mmap,
         };
         source.start_next()?;
         Ok(source)
@@ -797,6 +837,7 @@ impl PcapSource {
             notices: Notices::default(),
             bytes_done: Rc::new(Cell::new(0)),
             bytes_total: None,
+            mmap: false,
         };
         source.start_next()?;
         Ok(source)
@@ -812,11 +853,18 @@ impl PcapSource {
             .get(usize::from(index))
             .cloned()
             .unwrap_or_default();
+        let mut mappable = None;
         let raw: Box<dyn Read> = match pending {
-            Pending::Path(p) => Box::new(File::open(&p).map_err(|source| DissectError::Io {
-                path: name.clone(),
-                source,
-            })?),
+            Pending::Path(p) => {
+                let file = File::open(&p).map_err(|source| DissectError::Io {
+                    path: name.clone(),
+                    source,
+                })?;
+                if self.mmap {
+                    mappable = regular(&file);
+                }
+                Box::new(file)
+            }
             Pending::Stdin => Box::new(io::stdin().lock()),
             Pending::Reader(r) => r,
         };
@@ -824,8 +872,24 @@ impl PcapSource {
             inner: raw,
             count: Rc::clone(&self.bytes_done),
         };
-        self.current = start_input(index, name, Box::new(counted), &mut self.notices)?;
+        self.current = start_input(
+            index,
+            name,
+            Box::new(counted),
+            mappable.map(|(f, len)| (f, len, Rc::clone(&self.bytes_done))),
+            &mut self.notices,
+        )?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+impl PcapSource {
+    /// Whether the input being read goes through a memory map.
+    pub(crate) fn reading_mapped(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|i| matches!(i.reader, Reader::Mapped(_)))
     }
 }
 
@@ -855,6 +919,15 @@ fn precheck(path: &Path, name: &str, magic: bool) -> Result<Option<u64>, Dissect
     Ok(Some(meta.len()))
 }
 
+/// A regular file's own handle for mapping, and its length; `None` for anything else.
+fn regular(file: &File) -> Option<(File, u64)> {
+    let meta = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file() && m.len() > 0)?;
+    Some((file.try_clone().ok()?, meta.len()))
+}
+
 /// `Ok(true)` for pcapng, `Ok(false)` for pcap, else the error naming what the bytes are.
 fn check_magic(head: &[u8], name: &str) -> Result<bool, DissectError> {
     let Ok(m) = <[u8; 4]>::try_from(head.get(..4).unwrap_or(head)) else {
@@ -881,6 +954,7 @@ fn start_input(
     index: u16,
     name: String,
     raw: Box<dyn Read>,
+    mappable: Option<(File, u64, Rc<Cell<u64>>)>,
     notices: &mut Notices,
 ) -> Result<Option<Input>, DissectError> {
     let shared = Rc::new(Shared::default());
@@ -891,7 +965,8 @@ fn start_input(
     let mut stream = raw;
     let mut head = Vec::with_capacity(magic::PCAP_HEADER_LEN);
     read_at_least(&mut stream, &mut head, 4, &shared).map_err(io_err)?;
-    if head.starts_with(&magic::GZIP) {
+    let gzip = head.starts_with(&magic::GZIP);
+    if gzip {
         let replay = Cursor::new(std::mem::take(&mut head)).chain(stream);
         stream = Box::new(MultiGzDecoder::new(replay));
         read_at_least(&mut stream, &mut head, 4, &shared).map_err(io_err)?;
@@ -928,6 +1003,24 @@ fn start_input(
         });
         return Ok(None);
     }
+    let corrupt = |e: PcapError<&[u8]>| DissectError::Pcap {
+        path: name.clone(),
+        offset: 0,
+        message: describe(&e),
+    };
+    // a regular, uncompressed file is read through a map from here on (`mapped.rs`); if the
+    // map cannot be made, `stream` goes on after the header as for a pipe
+    let mapped = match mappable.filter(|_| !gzip) {
+        Some((file, len, count)) => {
+            let m = Mapped::open(file, len, &head, pcapng, Rc::clone(&count)).map_err(corrupt)?;
+            if m.is_some() {
+                // the map counts the header again as it is consumed
+                count.set(count.get().saturating_sub(head.len() as u64));
+            }
+            m
+        }
+        None => None,
+    };
     let capacity = INITIAL_BUFFER.max(head.len().next_power_of_two());
     let guard = Guard {
         prefix: head,
@@ -935,12 +1028,9 @@ fn start_input(
         inner: stream,
         shared: Rc::clone(&shared),
     };
-    let corrupt = |e: PcapError<&[u8]>| DissectError::Pcap {
-        path: name.clone(),
-        offset: 0,
-        message: describe(&e),
-    };
-    let reader = if pcapng {
+    let reader = if let Some(m) = mapped {
+        Reader::Mapped(Box::new(m))
+    } else if pcapng {
         Reader::Ng(PcapNGReader::new(capacity, guard).map_err(corrupt)?)
     } else {
         Reader::Legacy(LegacyPcapReader::new(capacity, guard).map_err(corrupt)?)

@@ -128,6 +128,12 @@ pub struct RunArgs {
     /// Never show the progress bar (it is shown on stderr for file runs on a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Read capture files with read(2) instead of mapping them into memory. smcdump maps regular,
+    /// uncompressed files (faster: no copy); if another program truncates such a file while
+    /// smcdump reads it (tcpdump -w restarted on the same name), the map ends smcdump with a bus
+    /// error (SIGBUS). This option avoids that. Pipes, stdin and gzip are always read.
+    #[arg(long, conflicts_with = "interface")]
+    pub no_mmap: bool,
 }
 
 impl RunArgs {
@@ -171,5 +177,17 @@ impl RunArgs {
         cfg.tracker.max_flows = self.max_flows;
         cfg.tracker.idle_timeout_secs = self.idle_timeout;
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn no_mmap_is_for_files_only() {
+        let cli = Cli::try_parse_from(["smcdump", "--no-mmap", "-r", "x.pcap"]).unwrap();
+        assert!(cli.run.no_mmap);
+        assert!(Cli::try_parse_from(["smcdump", "--no-mmap", "-i", "lo"]).is_err());
     }
 }

@@ -62,6 +62,9 @@ fn run(cli: args::Cli) -> Result<u8, Box<dyn std::error::Error>> {
     }
     let stdout_tty = io::stdout().is_terminal();
     let progress = !cli.run.no_progress && io::stderr().is_terminal();
+    if cli.run.no_mmap {
+        smc_dissect::source::set_mmap(false);
+    }
     let cfg = cli.run.into_config(stdout_tty).map_err(Usage)?;
     let stats = if cfg.interface.is_some() {
         smc_dissect::source::live::stop_on_signals()?;
