@@ -190,14 +190,30 @@ fn culprit(lines: &[String]) -> Option<String> {
         let s = s.trim_start_matches('?').trim();
         s.split(['+', ' ']).next().unwrap_or("").to_string()
     };
-    // the first SMC frame of the call trace
+    // the first SMC frame of the call trace (a reliable one — without `?` — if there is one)
     let smc_frame = || {
-        lines
-            .iter()
-            .map(|l| untimed(l).trim().trim_start_matches("? ").to_string())
-            .find(|l| (l.starts_with("smc") || l.starts_with("__smc")) && l.contains("+0x"))
-            .map(|l| func(&l))
+        let frames = |reliable: bool| {
+            lines
+                .iter()
+                .map(|l| untimed(l).trim().to_string())
+                .filter(|l| !reliable || !l.starts_with('?'))
+                .map(|l| l.trim_start_matches("? ").to_string())
+                .find(|l| (l.starts_with("smc") || l.starts_with("__smc")) && l.contains("+0x"))
+                .map(|l| func(&l))
+        };
+        frames(true).or_else(|| frames(false))
     };
+    // a hang is where the task waits or spins, which the sampled RIP does not say: take the
+    // SMC frame of its stack
+    let title = lines
+        .first()
+        .map(|l| untimed(l).to_string())
+        .unwrap_or_default();
+    if title.contains("soft lockup") || title.contains("blocked for more than") {
+        if let Some(s) = smc_frame() {
+            return Some(s);
+        }
+    }
     for l in lines {
         let u = untimed(l);
         if let Some(i) = u.find("RIP: 0010:") {
@@ -464,7 +480,8 @@ mod test {
         let r = scan(&l);
         assert_eq!(r.len(), 1, "{r:?}");
         assert!(
-            r[0].signature.ends_with("| __lock_acquire < __smc_connect"),
+            r[0].signature
+                .ends_with("| __lock_acquire < smc_conn_create"),
             "{}",
             r[0].signature
         );
@@ -476,6 +493,30 @@ mod test {
         assert_eq!(
             known_for(&r[0], Some(&p)).map(|k| k.id),
             Some(KNOWN_SMCD_V3)
+        );
+    }
+
+    #[test]
+    fn soft_lockup_signature_is_the_smc_frame_not_the_sampled_rip() {
+        let a = scan(&lines(
+            "[ 149.0] watchdog: BUG: soft lockup - CPU#0 stuck for 126s! [init:1]
+[ 149.0] RIP: 0010:_raw_spin_unlock_irqrestore+0x30/0x33
+[ 149.0] Call Trace:
+[ 149.0]  smc_rx_wait+0x40c/0x486
+[ 149.0]  smc_rx_recvmsg+0xa34/0x162d",
+        ));
+        let b = scan(&lines(
+            "[ 177.0] watchdog: BUG: soft lockup - CPU#0 stuck for 152s! [init:1]
+[ 177.0] RIP: 0010:__local_bh_enable_ip+0xb1/0xb3
+[ 177.0] Call Trace:
+[ 177.0]  smc_rx_wait+0x185/0x486",
+        ));
+        assert_eq!(a[0].kind, Kind::Hang);
+        assert_eq!(a[0].signature, b[0].signature);
+        assert!(
+            a[0].signature.ends_with("| smc_rx_wait"),
+            "{}",
+            a[0].signature
         );
     }
 
