@@ -70,6 +70,42 @@ pub fn candidates(c: &Case) -> Vec<Case> {
     out
 }
 
+/// Zeller's ddmin over a list, complements only (remove one of `n` chunks; on success keep the
+/// rest and coarsen, else refine): a 1-minimal list in O(n²) tests at worst, about
+/// 2·log2(n)·k for k needed elements.
+pub fn ddmin<T: Clone>(
+    mut items: Vec<T>,
+    test: &mut dyn FnMut(&[T]) -> Result<bool>,
+) -> Result<Vec<T>> {
+    let mut n = 2usize;
+    while items.len() >= 2 {
+        let len = items.len();
+        let chunk = len.div_ceil(n);
+        let mut reduced = None;
+        for i in 0..n {
+            let (a, b) = (i * chunk, ((i + 1) * chunk).min(len));
+            if a >= b {
+                continue;
+            }
+            let rest: Vec<T> = items[..a].iter().chain(&items[b..]).cloned().collect();
+            if !rest.is_empty() && test(&rest)? {
+                reduced = Some(rest);
+                break;
+            }
+        }
+        if let Some(rest) = reduced {
+            items = rest;
+            n = (n - 1).max(2);
+        } else {
+            if n >= len {
+                break;
+            }
+            n = (2 * n).min(len);
+        }
+    }
+    Ok(items)
+}
+
 /// A way to test a candidate case list.
 struct Tester<'a> {
     boot: &'a Bootable,
@@ -137,22 +173,13 @@ pub fn minimize(boot: &Bootable, f: &FindingFile, dir: &Path) -> Result<FindingF
             cases.len()
         )));
     }
-    // 1. the case list: the last case alone first, then drop from the front
+    // 1. the case list: the last case alone first, then delta debugging over the list
     if cases.len() > 1 {
         let last = cases[cases.len() - 1..].to_vec();
         if t.test(&last)? {
             cases = last;
         } else {
-            let mut i = 0;
-            while i + 1 < cases.len() {
-                let mut c = cases.clone();
-                c.remove(i);
-                if t.test(&c)? {
-                    cases = c;
-                } else {
-                    i += 1;
-                }
-            }
+            cases = ddmin(cases, &mut |c| t.test(c))?;
         }
     }
     // 2. inside each case, one simplification at a time until none applies
@@ -217,4 +244,22 @@ pub fn minimize_file(file: &Path, out: &Path, boot: &Bootable) -> Result<PathBuf
     m.save(out)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(out.to_path_buf())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn ddmin_finds_the_two_needed_elements() {
+        let items: Vec<u32> = (0..100).collect();
+        let mut tests = 0;
+        let out = ddmin(items, &mut |c: &[u32]| {
+            tests += 1;
+            Ok(c.contains(&17) && c.contains(&98))
+        })
+        .unwrap();
+        assert_eq!(out, vec![17, 98]);
+        assert!(tests < 60, "{tests} tests");
+    }
 }

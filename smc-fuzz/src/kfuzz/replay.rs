@@ -89,6 +89,11 @@ pub fn run_cases(
         v.idle(Duration::from_millis(200));
         v.keepalive()?;
         reports.extend(v.reports());
+        // the report looked for is there: no need to wait out the rest
+        if kind != Kind::Divergence && reports.iter().any(|r| same_report(&r.signature, signature))
+        {
+            break;
+        }
     }
     reports.extend(v.reports());
     let mut liveness = Vec::new();
