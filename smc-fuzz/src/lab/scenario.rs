@@ -282,13 +282,12 @@ pub fn catalogue() -> Vec<Scenario> {
         },
         Scenario {
             name: "lo-limit-hs",
-            about: "SMC_LO kernel, SMC_LIMIT_HS listener, 700 parallel (non-blocking) connects: once smc_hs_wq is congested the SYN-ACK carries no SMC option",
+            about: "SMC_LO kernel, SMC_LIMIT_HS listener, 350 connects, then 350 more while 300 never-answered connects hold smc_hs_wq congested: their SYN-ACKs carry no SMC option",
             kernel: KernelKind::SmcLo,
             topology: single_lo(
                 "lo-limit-hs.pcap",
                 vec![Step::Ueid(UEID.into())],
                 Workload {
-                    parallel: true,
                     limit_hs: true,
                     backlog: 1024,
                     tolerate_errors: true,

@@ -442,8 +442,137 @@ fn check_failures(w: &Workload, connect_failed: u32, echo_failed: u32) -> Result
     Ok(())
 }
 
+/// Non-blocking AF_SMC connects whose SYNs are never answered hold this many handshake
+/// works in `smc_hs_wq`: more than its `max_active` (256, `WQ_DFL_ACTIVE`; the queue is
+/// allocated with 0 in `smc_init`, net/smc/af_smc.c).
+const HS_WQ_FILL: u32 = 300;
+
+/// Port offset of the listener that silently drops every SYN (decoy target).
+const DECOY_PORT_OFFSET: u16 = 500;
+
+/// `smc_hs_wq` held congested: non-blocking AF_SMC connects to a TCP listener whose socket
+/// filter drops every segment (`tcp_filter` in `tcp_v4_rcv` runs for listeners too), so
+/// each one's `connect_work` sleeps in `sk_stream_wait_connect` and stays active.
+/// Dropping it closes them all; `smc_release` aborts the TCP connect and the works end.
+struct CongestedHsWq {
+    _listener: OwnedFd,
+    _decoys: Vec<OwnedFd>,
+}
+
+impl CongestedHsWq {
+    fn start(ip: IpAddr, port: u16) -> Result<CongestedHsWq> {
+        let sa = SocketAddr::new(ip, port);
+        let family = if ip.is_ipv6() {
+            libc::AF_INET6
+        } else {
+            libc::AF_INET
+        };
+        // SAFETY: plain socket(2).
+        let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(os_err("decoy listener socket".into()));
+        }
+        // SAFETY: fresh fd.
+        let listener = unsafe { OwnedFd::from_raw_fd(fd) };
+        // classic BPF "ret #0": keep nothing
+        let mut prog = [libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let fprog = libc::sock_fprog {
+            len: 1,
+            filter: prog.as_mut_ptr(),
+        };
+        let (st, len) = sockaddr(&sa);
+        // SAFETY: valid option buffer, sockaddr of length len, plain listen(2).
+        let ok = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&fprog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as u32,
+            ) == 0
+                && libc::bind(
+                    listener.as_raw_fd(),
+                    (&st as *const libc::sockaddr_storage).cast(),
+                    len,
+                ) == 0
+                && libc::listen(listener.as_raw_fd(), 16) == 0
+        };
+        if !ok {
+            return Err(os_err(format!("decoy listener on {sa}")));
+        }
+        let mut decoys = Vec::new();
+        for i in 0..HS_WQ_FILL {
+            let fd = smc_socket(ip.is_ipv6())?;
+            // SAFETY: fcntl on an owned fd; st holds a sockaddr of length len.
+            let rc = unsafe {
+                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::connect(
+                    fd.as_raw_fd(),
+                    (&st as *const libc::sockaddr_storage).cast(),
+                    len,
+                )
+            };
+            if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(os_err(format!("decoy connect #{i} to {sa}")));
+            }
+            decoys.push(fd);
+        }
+        Ok(CongestedHsWq {
+            _listener: listener,
+            _decoys: decoys,
+        })
+    }
+}
+
+/// `SMC_LIMIT_HS` made deterministic: the first half of the connections while
+/// `smc_hs_wq` is idle (their SYN-ACKs carry the SMC option), the second half while it
+/// is held congested (`smc_hs_congested`, net/smc/af_smc.c, asked by `tcp_openreq_init`:
+/// no option in the SYN-ACK, both ends fall back with PEERNOSMC). The second half uses
+/// blocking connects: they run the client handshake in the caller (`__smc_connect`),
+/// not in the congested queue. Racing many parallel connects against the queue instead
+/// hits the limit only on a slow enough machine.
+fn pair_limit_hs(w: &Workload, vm: &str) -> Result<Outcome> {
+    let sa = parse_addr(w)?;
+    let l = listen(w)?;
+    let acc = Acceptor::start(&l, w.conns, w.bytes)?;
+    let first = w.conns / 2;
+    let (mut clients, mut failed) = connect_many(&sa, first, w.parallel, w.tolerate_errors)?;
+    // every first-half handshake is over (its echo came back) before the queue fills
+    for (i, c) in clients.iter().enumerate() {
+        exchange(c, w.bytes, i)?;
+    }
+    let congested = CongestedHsWq::start(sa.ip(), w.port.wrapping_add(DECOY_PORT_OFFSET))?;
+    let (late, late_failed) = connect_many(&sa, w.conns - first, false, w.tolerate_errors)?;
+    // the server's listen works wait behind the decoys; let them run
+    drop(congested);
+    for (i, c) in late.iter().enumerate() {
+        exchange(c, w.bytes, first as usize + i)?;
+    }
+    clients.extend(late);
+    failed += late_failed;
+    std::thread::sleep(Duration::from_millis(w.hold_ms));
+    let (served, echo_failed) = acc.finish().context("server")?;
+    let out = Outcome {
+        conns: sample(w, vm)?,
+        failed_connects: failed,
+    };
+    drop(clients);
+    drop(served);
+    check_failures(w, failed, echo_failed)?;
+    Ok(out)
+}
+
 /// Server and client in one VM; returns every connection's diag (both ends).
 pub fn pair(w: &Workload, vm: &str) -> Result<Outcome> {
+    if w.limit_hs {
+        return pair_limit_hs(w, vm);
+    }
     let sa = parse_addr(w)?;
     let l = listen(w)?;
     let mut out = Outcome {
