@@ -8,8 +8,9 @@
 //! then reduced on fresh VMs ([`super::minimize`]).
 //!
 //! Known issues ([`oracle::KNOWN`]) are recognised and counted; once one has been hit
-//! `known_hits` times, cases the model predicts will hit it again are regenerated
-//! (attempt + 1), so the campaign keeps exploring instead of rebooting.
+//! `known_hits` times, cases the model predicts will hit it again (or that may hit it, see
+//! [`hazard`]) are regenerated (attempt + 1), so the campaign keeps exploring instead of
+//! rebooting.
 
 use super::case::{Case, Ctx, Facts, Role};
 use super::exec::{CaseRun, FuzzVm, Observed, Timing};
@@ -287,6 +288,24 @@ pub fn static_prediction(case: &Case) -> Prediction {
     }
 }
 
+/// The known issue a case may hit although the model cannot say it will, because that depends
+/// on kernel state earlier cases built: peer as server, an SMC-D Accept naming the kernel's own
+/// DMB, then data through the connection ([`model::names_own_dmb`]: when that DMB's connection
+/// is gone, the agent's recv() busy-loops in `smc_rx_recvmsg`).
+pub fn hazard(case: &Case) -> Option<&'static str> {
+    if case.role != Role::Server || !case.smc_option || case.data == 0 {
+        return None;
+    }
+    let ctx = Ctx::stand_in();
+    let k = Kernel::lab(ctx.learned.loopback, ctx.learned.accept_token);
+    let reply: Vec<u8> = case
+        .opening
+        .iter()
+        .flat_map(|s| s.msg.build(&ctx))
+        .collect();
+    model::names_own_dmb(&reply, &k).then_some(oracle::KNOWN_ORPHAN_DMB_RX_SPIN)
+}
+
 /// The known issue a prediction says the case will hit.
 pub fn predicted_crash(p: &Prediction) -> Option<&str> {
     [Some(&p.first), p.second.as_ref()]
@@ -422,7 +441,7 @@ fn worker(
         let mut case = gen::generate(opts.seed, index, attempt, opts.roles);
         loop {
             let p = static_prediction(&case);
-            let Some(id) = predicted_crash(&p) else {
+            let Some(id) = predicted_crash(&p).or_else(|| hazard(&case)) else {
                 break;
             };
             let hits = shared

@@ -550,6 +550,29 @@ fn confirm_stage(stream: &[u8], accept: &[u8], prop: Option<&[u8]>, k: &Kernel) 
     }
 }
 
+/// Peer as server: whether our `reply` is an SMC-D Accept naming a DMB of the kernel's own
+/// (`k.accept_token`, the token of its last Accept).
+///
+/// 6.12 `smcd_buf_attach` → `smc_lo_attach_dmb` attaches the client's send buffer to any DMB
+/// still registered with loopback-ism, also one whose server connection is gone (an aborted
+/// non-first-contact connection leaves its RMB registered and unused, `smc_buf_unuse`). Every
+/// CDC message of such a connection then fails in `smc_lo_move_data` (`smcd->conn[sba_idx]`
+/// is NULL: -EPIPE), `smcd_tx_ism_write` sets only `local_tx_ctrl.conn_state_flags.
+/// peer_conn_abort`, which makes `smc_rx_wait`'s `sk_wait_event` condition true at once while
+/// `smc_rx_recvmsg` does not stop on it: a recv() after a send busy-loops in the kernel
+/// (captures/kfuzz/smcd-orphan-dmb-rx-spin.json). Whether the DMB is orphaned depends on
+/// earlier cases, which the model does not track; the campaign avoids these cases once the
+/// issue is known.
+pub fn names_own_dmb(reply: &[u8], k: &Kernel) -> bool {
+    let Wait::Msg { buf, .. } = wait_msg(reply, &RecvContext::CLIENT_ACCEPT) else {
+        return false;
+    };
+    let a = Buf(&buf);
+    ClcType(a.u8(field::TYPE)) == ClcType::ACCEPT
+        && a.u8(field::BITS) & 3 == 1
+        && k.accept_token == Some(a.be64(field::A_D_TOKEN))
+}
+
 /// Peer as server: the kernel client's answer to our `reply` (after its Proposal `prop`).
 pub fn predict_client(smc_option: bool, prop: &[u8], reply: &[u8], k: &Kernel) -> Prediction {
     let only = |a: Answer| Prediction {

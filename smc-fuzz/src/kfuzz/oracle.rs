@@ -328,6 +328,12 @@ pub const KNOWN_SMCD_V3: &str = "smcd-accept-v3-null-deref";
 /// `__smc_lgr_terminate`, which `lock_sock`s the socket the worker already holds.
 pub const KNOWN_SYNCERR_DEADLOCK: &str = "syncerr-decline-listen-self-deadlock";
 
+/// The id of the receive busy loop this fuzzer found (captures/kfuzz/smcd-orphan-dmb-rx-spin.json): an
+/// SMC-D Accept naming a DMB whose connection is gone makes every CDC send fail, which sets
+/// only `local_tx_ctrl.conn_state_flags.peer_conn_abort`; `smc_rx_wait` then returns at once
+/// and `smc_rx_recvmsg` loops (soft lockup under PREEMPT_NONE).
+pub const KNOWN_ORPHAN_DMB_RX_SPIN: &str = "smcd-orphan-dmb-rx-spin";
+
 /// A known kernel issue: which reports are it.
 #[derive(Debug, Clone, Copy)]
 pub struct Known {
@@ -354,6 +360,12 @@ pub const KNOWN: &[Known] = &[
         title: "Decline with the out-of-sync bit after a first-contact Accept: smc_listen_work -> smc_conn_abort -> smc_lgr_cleanup_early -> __smc_lgr_terminate -> lock_sock on its own, already locked socket (worker blocked forever)",
         kinds: &[Kind::Lockdep, Kind::Hang],
         functions: &["__smc_lgr_terminate"],
+    },
+    Known {
+        id: KNOWN_ORPHAN_DMB_RX_SPIN,
+        title: "SMC-D Accept naming a DMB no connection owns (loopback-ism): smc_lo_move_data returns -EPIPE for every CDC, smcd_tx_ism_write sets only local_tx_ctrl peer_conn_abort, smc_rx_wait's wait condition is always true and smc_rx_recvmsg does not stop on it: recv() busy-loops (soft lockup)",
+        kinds: &[Kind::Hang],
+        functions: &["smc_rx_wait", "smc_rx_recvmsg"],
     },
 ];
 
@@ -517,6 +529,38 @@ mod test {
             a[0].signature.ends_with("| smc_rx_wait"),
             "{}",
             a[0].signature
+        );
+    }
+
+    #[test]
+    fn receive_busy_loop_is_known() {
+        // campaign seed 20261126, case 149 (abridged)
+        let r = scan(&lines(
+            "[   36.515057] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [init:1]
+[   36.517418] softirqs last  enabled at (27349272): [<ffffffff819ac686>] smc_rx_wait+0x2e0/0x486
+[   36.518367] RIP: 0010:lock_release+0x41f/0x441
+[   36.520170] Call Trace:
+[   36.520507]  ? smc_rx_wait+0x185/0x486
+[   36.520875]  _raw_spin_unlock_bh+0x12/0x2a
+[   36.520963]  smc_rx_wait+0x185/0x486
+[   36.521227]  smc_rx_recvmsg+0xa34/0x162d
+[   36.521856]  smc_recvmsg+0x1d5/0x2bf",
+        ));
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            known_for(&r[0], None).map(|k| k.id),
+            Some(KNOWN_ORPHAN_DMB_RX_SPIN)
+        );
+        // the listen worker's hang is still the out-of-sync deadlock, not this
+        let h = scan(&lines(
+            "[ 60.0] INFO: task kworker/0:2:24 blocked for more than 20 seconds.
+[ 60.0] Call Trace:
+[ 60.0]  __smc_lgr_terminate+0xc2/0x195
+[ 60.0]  smc_listen_work+0xb2/0x2531",
+        ));
+        assert_eq!(
+            known_for(&h[0], None).map(|k| k.id),
+            Some(KNOWN_SYNCERR_DEADLOCK)
         );
     }
 
