@@ -322,6 +322,12 @@ impl FuzzVm {
     pub fn reports(&mut self) -> Vec<Report> {
         let mut lines = std::mem::take(&mut self.pending);
         lines.extend(self.console.new_lines());
+        // a report still arriving on the serial console: its stack names the culprit
+        let until = Instant::now() + Duration::from_secs(3);
+        while oracle::report_open(&lines) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            lines.extend(self.console.new_lines());
+        }
         oracle::scan(&lines)
     }
 

@@ -247,6 +247,25 @@ fn culprit(lines: &[String]) -> Option<String> {
         .map(|l| func(&l))
 }
 
+/// Whether the last report in `lines` is still being printed: a report with a stack trace
+/// ends with `</TASK>` or `---[ end trace`, and one cut off before that would be scanned without
+/// its SMC frame (the serial console is slow under TCG: a soft lockup once arrived as far as
+/// its registers, and got the signature `… | __local_bh_enable_ip`). A panic line ends a report.
+pub fn report_open(lines: &[String]) -> bool {
+    let Some(i) = lines.iter().rposition(|l| {
+        let u = untimed(l);
+        MARKERS.iter().any(|(m, _)| u.contains(m)) && !u.starts_with("KASAN: ")
+    }) else {
+        return false;
+    };
+    if untimed(&lines[i]).starts_with("Kernel panic") {
+        return false;
+    }
+    !lines[i + 1..]
+        .iter()
+        .any(|l| l.contains("</TASK>") || l.contains("---[ end trace"))
+}
+
 /// The reports in a batch of console lines (each marker line starts one; the lines that
 /// follow belong to it).
 pub fn scan(lines: &[String]) -> Vec<Report> {
@@ -562,6 +581,33 @@ mod test {
             known_for(&h[0], None).map(|k| k.id),
             Some(KNOWN_SYNCERR_DEADLOCK)
         );
+    }
+
+    #[test]
+    fn a_report_cut_before_its_stack_is_open() {
+        let head = "[ 41.1] watchdog: BUG: soft lockup - CPU#0 stuck for 37s! [init:1]
+[ 41.2] RIP: 0010:__local_bh_enable_ip+0xb1/0xb3
+[ 41.2] RSP: 0018:ffff8880002a7980 EFLAGS: 00000206";
+        assert!(report_open(&lines(head)));
+        let whole = format!(
+            "{head}
+[ 41.2] Call Trace:
+[ 41.2]  <TASK>
+[ 41.2]  smc_rx_wait+0x185/0x486
+[ 41.2]  smc_rx_recvmsg+0xa34/0x162d
+[ 41.2]  </TASK>"
+        );
+        assert!(!report_open(&lines(&whole)));
+        assert!(scan(&lines(&whole))[0].signature.ends_with("| smc_rx_wait"));
+        assert!(!report_open(&lines("[ 1.0] smc: adding ib device rxe0")));
+        assert!(!report_open(&lines(
+            "[ 9.5] ---[ end trace 0000000000000000 ]---
+[ 9.5] Kernel panic - not syncing: Fatal exception in interrupt"
+        )));
+        assert!(!report_open(&lines(
+            "[ 1.0] WARNING: CPU: 0 PID: 12 at net/smc/smc_core.c:1234 smc_lgr_free+0x10/0x20
+[ 1.0] ---[ end trace 0000000000000000 ]---"
+        )));
     }
 
     #[test]
