@@ -6,3 +6,4 @@ pub mod kfuzz;
 pub mod lab;
 pub mod net;
 pub mod peer;
+pub mod splitmix;

@@ -323,6 +323,22 @@ struct Shared {
     next_finding: u64,
 }
 
+impl Shared {
+    /// Counts a finding under its class (and its known issue); true when its signature is new.
+    fn count(&mut self, f: &Found) -> bool {
+        let map = match f.kind {
+            Kind::Divergence => &mut self.stats.divergences,
+            Kind::Liveness | Kind::StuckSocket => &mut self.stats.liveness,
+            _ => &mut self.stats.reports,
+        };
+        *map.entry(f.signature.clone()).or_insert(0) += 1;
+        if let Some(k) = f.known {
+            *self.stats.known.entry(k.to_string()).or_insert(0) += 1;
+        }
+        self.dedup.hit(&format!("{:?} {}", f.kind, f.signature))
+    }
+}
+
 /// A finding as the worker reports it.
 struct Found {
     kind: Kind,
@@ -547,21 +563,10 @@ fn worker(
         }
         let mut reboot = false;
         for f in &found {
-            let new = {
-                let mut s = shared
-                    .lock()
-                    .map_err(|_| Error::msg("stats lock poisoned"))?;
-                let map = match f.kind {
-                    Kind::Divergence => &mut s.stats.divergences,
-                    Kind::Liveness | Kind::StuckSocket => &mut s.stats.liveness,
-                    _ => &mut s.stats.reports,
-                };
-                *map.entry(f.signature.clone()).or_insert(0) += 1;
-                if let Some(k) = f.known {
-                    *s.stats.known.entry(k.to_string()).or_insert(0) += 1;
-                }
-                s.dedup.hit(&format!("{:?} {}", f.kind, f.signature))
-            };
+            let new = shared
+                .lock()
+                .map_err(|_| Error::msg("stats lock poisoned"))?
+                .count(f);
             if f.kind.reboot() {
                 reboot = true;
             }
@@ -598,13 +603,7 @@ fn worker(
                     known: None,
                     lines: r.lines,
                 };
-                let new = shared
-                    .lock()
-                    .map(|mut s| {
-                        *s.stats.reports.entry(f.signature.clone()).or_insert(0) += 1;
-                        s.dedup.hit(&format!("{:?} {}", f.kind, f.signature))
-                    })
-                    .unwrap_or(false);
+                let new = shared.lock().map(|mut s| s.count(&f)).unwrap_or(false);
                 reboot = true;
                 if new {
                     write_finding(
@@ -629,13 +628,7 @@ fn worker(
                     known: None,
                     lines: vec![what],
                 };
-                let new = shared
-                    .lock()
-                    .map(|mut s| {
-                        *s.stats.liveness.entry(f.signature.clone()).or_insert(0) += 1;
-                        s.dedup.hit(&format!("{:?} {}", f.kind, f.signature))
-                    })
-                    .unwrap_or(false);
+                let new = shared.lock().map(|mut s| s.count(&f)).unwrap_or(false);
                 if kind == Kind::Liveness {
                     reboot = true;
                 }
