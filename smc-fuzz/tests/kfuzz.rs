@@ -365,17 +365,7 @@ fn receive_busy_loop_cases_are_avoided() {
         smc_option: true,
         opening: vec![case::Send {
             msg: case::Msg {
-                base: Base::Reply(ReplySpec::AcceptSmcd {
-                    version: 2,
-                    first_contact: true,
-                    smc_type: None,
-                    chid: 0xffff,
-                    gid: Value64::named("kernel"),
-                    gid_ext: Value64::named("kernel-ext"),
-                    token: Value64::named(token),
-                    dmbe_size: 1,
-                    release: 1,
-                }),
+                base: Base::Reply(ReplySpec::loopback_accept(Value64::named(token), 1)),
                 mutations: vec![],
                 rseed: 0,
             },

@@ -234,17 +234,7 @@ pub fn stand_in_proposal(learned: &Learned, local: &Local) -> Vec<u8> {
 pub fn stand_in_accept(learned: &Learned, local: &Local) -> Vec<u8> {
     let prop = stand_in_proposal(learned, local);
     let p = parse_proposal(&prop);
-    let reply = ReplySpec::AcceptSmcd {
-        version: 2,
-        first_contact: true,
-        smc_type: None,
-        chid: 0xffff,
-        gid: Value64::named("kernel"),
-        gid_ext: Value64::named("kernel-ext"),
-        token: Value64::named("accept-token"),
-        dmbe_size: 2,
-        release: 1,
-    };
+    let reply = ReplySpec::loopback_accept(Value64::named("accept-token"), 2);
     let mut r = || 0u64;
     reply
         .to_repr(&p, learned, local, &mut r)

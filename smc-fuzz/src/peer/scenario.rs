@@ -458,6 +458,23 @@ pub fn decline(code: DeclineReason, version: u8, out_of_sync: bool) -> DeclineRe
 pub const HOSTNAME: &str = "smc-peer";
 
 impl ReplySpec {
+    /// An SMC-Dv2 first-contact Accept on the loopback CHID 0xFFFF that names the kernel's own
+    /// loopback-ism GID (learned from its Proposal): the GID collision of issue 7, onto the DMB
+    /// `token` names (`smc_clc_msg_accept_confirm` SMC-D, reference §4.2).
+    pub fn loopback_accept(token: Value64, dmbe_size: u8) -> Self {
+        ReplySpec::AcceptSmcd {
+            version: 2,
+            first_contact: true,
+            smc_type: None,
+            chid: 0xffff,
+            gid: Value64::named("kernel"),
+            gid_ext: Value64::named("kernel-ext"),
+            token,
+            dmbe_size,
+            release: 1,
+        }
+    }
+
     /// The Accept or Decline for the kernel's Proposal `prop`.
     pub fn to_repr(
         &self,
